@@ -1,0 +1,43 @@
+"""Typed errors shared by every stage. Imports nothing heavy (the runtime uses it).
+
+Every error the library raises on purpose is a :class:`GuardError`, so applications can
+catch one family. Integrations decide fail-closed vs fail-open on these.
+"""
+
+from __future__ import annotations
+
+
+class GuardError(Exception):
+    """Base class of every error guard-plugins raises on purpose."""
+
+
+class ConstitutionError(GuardError, ValueError):
+    """A constitution file is missing, unparsable or fails validation.
+
+    The message names the file, the field (dotted path) and what was expected.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.path = path
+        self.field = field
+
+
+class DataError(GuardError, ValueError):
+    """A dataset file or record is malformed (the message names file and line)."""
+
+
+class ModelLoadError(GuardError):
+    """An exported model folder is missing files, has a bad manifest, or cannot load."""
+
+
+class IntegrityError(ModelLoadError):
+    """A model file's sha256 does not match the manifest (tampered or corrupted)."""
+
+
+class InputError(GuardError, ValueError):
+    """Content handed to a guard cannot be scored (wrong type, unusable message list)."""
+
+
+class ExportError(GuardError):
+    """An export step failed, including a failed parity check."""

@@ -1,0 +1,1 @@
+"""Torch-free runtime (being built: see docs/ARCHITECTURE.md)."""

@@ -165,26 +165,22 @@ def read_jsonl(path: str | Path, kind: RecordKind | None = None, *,
     if kind is not None:
         _model_for(kind)
     try:
-        fh = p.open("r", encoding="utf-8")
+        fh = p.open("rb")
     except FileNotFoundError:
         raise DataError(f"{p}: file not found") from None
     except OSError as e:
         raise DataError(f"{p}: cannot read file: {e}") from None
     out: list[dict] = []
     with fh:
-        lineno = 0
-        while True:
-            try:
-                line = fh.readline()
-            except UnicodeDecodeError as e:
-                raise DataError(f"{p}:{lineno + 1}: not valid UTF-8 ({e.reason})") from None
-            if not line:
-                break
-            lineno += 1
-            if not line.strip():
-                continue
+        for lineno, raw in enumerate(fh, start=1):
             where = f"{p}:{lineno}"
             try:
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise DataError(f"{where}: not valid UTF-8 ({e.reason})") from None
+                if not line.strip():
+                    continue
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as e:

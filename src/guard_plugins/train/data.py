@@ -1,0 +1,325 @@
+"""Dataset reading, stratified subsampling, tokenisation and length-bucketed batching.
+
+Records follow docs/ARCHITECTURE.md section 2 and are read with
+:func:`guard_plugins.synth.schema.read_jsonl` (validated; a bad line raises
+:class:`~guard_plugins.errors.DataError` naming file and line).
+
+Windowing uses the runtime's own functions (``runtime.windows``), so training sees exactly
+what serving sees: input items are cut into ``[CLS] window [SEP]`` windows, and output pairs
+into the passes (:class:`~guard_plugins.runtime.windows.OutputSegment`) the stream makes,
+re-primes included.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer
+
+from ..errors import DataError
+from ..runtime.windows import (INPUT_STRIDE, INPUT_WINDOW, OUTPUT_CARRY, OUTPUT_MAX_LEN,
+                               OUTPUT_MAX_PROMPT, input_windows, output_segments)
+from ..synth.schema import data_file, read_jsonl
+
+Record = dict[str, Any]
+
+
+def load_split(data_dir: str | Path, kind: str, split: str) -> list[Record]:
+    """Validated records of ``DATA/{inputs|outputs}.{split}.jsonl``."""
+    path = data_file(data_dir, kind, split)  # type: ignore[arg-type]
+    if not path.is_file():
+        raise DataError(f"{path}: file not found (expected guard-synth output in {data_dir})")
+    rows = read_jsonl(path, kind)  # type: ignore[arg-type]
+    if not rows:
+        raise DataError(f"{path}: no records")
+    return rows
+
+
+def read_card(data_dir: str | Path) -> dict[str, Any]:
+    """``DATA/dataset_card.json`` if present (else ``{}``)."""
+    p = Path(data_dir) / "dataset_card.json"
+    if not p.is_file():
+        return {}
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as e:
+        raise DataError(f"{p}: invalid JSON ({e})") from e
+
+
+def card_summary(card: dict[str, Any]) -> dict[str, Any]:
+    """The small part of a dataset card that goes into checkpoint metadata."""
+    keep = ("name", "created", "constitution", "counts", "sources", "licenses", "seed", "version")
+    return {k: card[k] for k in keep if k in card}
+
+
+def stratum(rec: Record) -> tuple:
+    """Stratification key: label, category, source, kind, augmented or not, look-alike."""
+    return (rec["label"], rec.get("category"), rec["source"], rec.get("kind"),
+            bool(rec.get("augmentations")), bool(rec.get("lookalike")))
+
+
+def stratified_sample(records: Sequence[Record], n: int | None, seed: int,
+                      key: Callable[[Record], tuple] = stratum, min_per_stratum: int = 20
+                      ) -> list[Record]:
+    """At most ``n`` records, proportional per stratum, keeping small strata whole.
+
+    Each stratum gets ``max(min(size, min_per_stratum), round(n * share))`` items (rare
+    categories/sources survive subsampling); totals are then trimmed to ``n`` from the
+    largest strata. Deterministic for a seed; order is shuffled.
+    """
+    rng = random.Random(seed)
+    if n is None or n >= len(records):
+        out = list(records)
+        rng.shuffle(out)
+        return out
+    groups: dict[tuple, list[Record]] = defaultdict(list)
+    for r in records:
+        groups[key(r)].append(r)
+    total = len(records)
+    alloc = {k: min(len(v), max(min(len(v), min_per_stratum), round(n * len(v) / total)))
+             for k, v in groups.items()}
+    excess = sum(alloc.values()) - n
+    for k in sorted(alloc, key=lambda k: -alloc[k]):
+        if excess <= 0:
+            break
+        floor = min(len(groups[k]), min_per_stratum)
+        cut = min(excess, alloc[k] - floor)
+        alloc[k] -= cut
+        excess -= cut
+    out: list[Record] = []
+    for k in sorted(groups, key=repr):
+        v = list(groups[k])
+        rng.shuffle(v)
+        out.extend(v[:alloc[k]])
+    rng.shuffle(out)
+    return out
+
+
+def restricted_categories(card: dict[str, Any], constitution: str | Path | None,
+                          records: Sequence[Record]) -> tuple[list[str], dict[str, str], dict]:
+    """Restricted category ids (head order), their titles, and the constitution summary.
+
+    Taken from ``constitution`` (a path or "default") if given, else the constitution the
+    dataset card names (by path if it exists), else the shipped default. Harmful records whose
+    category is not restricted get no category loss.
+    """
+    from ..constitution import load_constitution
+
+    src = constitution
+    if src is None:
+        c = card.get("constitution") or {}
+        p = c.get("path") if isinstance(c, dict) else None
+        src = p if p and Path(p).is_file() else None
+    const = load_constitution(src)
+    cats = const.restricted_ids
+    titles = {c.id: c.title for c in const.restricted}
+    summary = {"name": const.name, "version": const.version, "hash": const.content_hash()}
+    card_hash = (card.get("constitution") or {}).get("hash") if isinstance(card.get("constitution"), dict) else None
+    if card_hash and card_hash != summary["hash"]:
+        summary["dataset_hash_mismatch"] = card_hash
+    return cats, titles, summary
+
+
+# ----------------------------------------------------------------------------- input items
+@dataclass
+class InputExample:
+    """One input item cut into windows (content ids; [CLS]/[SEP] added at collate time)."""
+
+    windows: list[list[int]]
+    label: int
+    category: int  # index into the restricted list, -1 if none/unknown
+    index: int     # position in the record list it came from
+
+    @property
+    def n_tokens(self) -> int:
+        return sum(len(w) + 2 for w in self.windows)
+
+
+def encode_texts(tok: Tokenizer, texts: Sequence[str], batch: int = 2048) -> list[list[int]]:
+    """Content token ids (no special tokens) of many texts."""
+    out: list[list[int]] = []
+    for i in range(0, len(texts), batch):
+        out.extend(e.ids for e in tok.encode_batch(list(texts[i:i + batch]), add_special_tokens=False))
+    return out
+
+
+def build_input_examples(records: Sequence[Record], tok: Tokenizer, categories: list[str],
+                         window: int = INPUT_WINDOW, stride: int = INPUT_STRIDE) -> list[InputExample]:
+    """Tokenise and window input records with ``runtime.windows.input_windows``."""
+    cat_index = {c: i for i, c in enumerate(categories)}
+    ids = encode_texts(tok, [r["text"] for r in records])
+    out = []
+    for i, (r, x) in enumerate(zip(records, ids)):
+        cat = cat_index.get(r.get("category") or "", -1) if r["label"] == 1 else -1
+        out.append(InputExample(input_windows(x, window, stride), int(r["label"]), cat, i))
+    return out
+
+
+@dataclass
+class InputBatch:
+    input_ids: torch.Tensor       # [W, L]
+    attention_mask: torch.Tensor  # [W, L]
+    window_item: torch.Tensor     # [W]
+    labels: torch.Tensor          # [B]
+    cat_targets: torch.Tensor     # [B]
+    cat_known: torch.Tensor       # [B] bool
+    indices: list[int] = field(default_factory=list)
+
+
+def collate_input(examples: Sequence[InputExample], cls_id: int, sep_id: int, pad_id: int,
+                  max_windows: int | None = None, rng: random.Random | None = None) -> InputBatch:
+    """Pad ``[CLS] w [SEP]`` windows of a batch to its longest window (dynamic padding).
+
+    ``max_windows`` (training only) caps the windows taken from a long item (a random subset
+    for benign items; harmful items keep all of them up to the cap, chosen at random beyond).
+    """
+    seqs: list[list[int]] = []
+    owner: list[int] = []
+    for j, ex in enumerate(examples):
+        ws = ex.windows
+        if max_windows is not None and len(ws) > max_windows:
+            r = rng or random.Random(0)
+            ws = [ws[k] for k in sorted(r.sample(range(len(ws)), max_windows))]
+        for w in ws:
+            seqs.append([cls_id, *w, sep_id])
+            owner.append(j)
+    L = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), L), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), L), dtype=torch.long)
+    for k, s in enumerate(seqs):
+        ids[k, :len(s)] = torch.tensor(s)
+        mask[k, :len(s)] = 1
+    labels = torch.tensor([ex.label for ex in examples], dtype=torch.long)
+    cats = torch.tensor([ex.category for ex in examples], dtype=torch.long)
+    return InputBatch(ids, mask, torch.tensor(owner, dtype=torch.long), labels, cats,
+                      (labels == 1) & (cats >= 0), [ex.index for ex in examples])
+
+
+# ---------------------------------------------------------------------------- output items
+@dataclass
+class OutputExample:
+    """One (prompt, response) pair as the passes the runtime stream would make."""
+
+    segments: list[tuple[list[int], int]]  # (input_ids, score_from) per pass
+    n_response: int                        # response tokens scored (after truncation)
+    label: int
+    index: int
+
+    @property
+    def n_tokens(self) -> int:
+        return sum(len(s) for s, _ in self.segments)
+
+
+def build_output_examples(records: Sequence[Record], tok: Tokenizer, cls_id: int, sep_id: int,
+                          max_response: int | None = None, full_fraction: float = 0.0,
+                          seed: int = 0, max_len: int = OUTPUT_MAX_LEN,
+                          max_prompt: int = OUTPUT_MAX_PROMPT, carry: int = OUTPUT_CARRY
+                          ) -> list[OutputExample]:
+    """Tokenise pairs and cut them with ``runtime.windows.output_segments``.
+
+    ``max_response`` (training budget) truncates responses to their first tokens, except a
+    random ``full_fraction`` of long ones kept whole so re-primed passes are trained too.
+    Evaluation passes ``max_response=None``: every token is scored, as at serving time.
+    """
+    rng = random.Random(seed)
+    p_ids = encode_texts(tok, [r["prompt"] for r in records])
+    r_ids = encode_texts(tok, [r["response"] for r in records])
+    out = []
+    for i, (r, p, x) in enumerate(zip(records, p_ids, r_ids)):
+        if not x:
+            raise DataError(f"record {r.get('id')!r}: response has no tokens")
+        if max_response is not None and len(x) > max_response and rng.random() >= full_fraction:
+            x = x[:max_response]
+        segs = output_segments(p, x, cls_id, sep_id, max_len, max_prompt, carry)
+        out.append(OutputExample([(s.input_ids, s.score_from) for s in segs], len(x),
+                                 int(r["label"]), i))
+    return out
+
+
+@dataclass
+class OutputBatch:
+    input_ids: torch.Tensor       # [S, L] one row per pass
+    attention_mask: torch.Tensor  # [S, L]
+    gather_row: torch.Tensor      # [B, T] pass row of each response position
+    gather_col: torch.Tensor      # [B, T] column of each response position
+    resp_mask: torch.Tensor       # [B, T]
+    labels: torch.Tensor          # [B]
+    indices: list[int] = field(default_factory=list)
+
+
+def collate_output(examples: Sequence[OutputExample], pad_id: int) -> OutputBatch:
+    """Pad every pass of the batch; index maps put response values back per response."""
+    seqs: list[list[int]] = []
+    rows: list[list[int]] = []
+    cols: list[list[int]] = []
+    for ex in examples:
+        rr: list[int] = []
+        cc: list[int] = []
+        for ids, start in ex.segments:
+            k = len(seqs)
+            seqs.append(ids)
+            rr.extend([k] * (len(ids) - start))
+            cc.extend(range(start, len(ids)))
+        rows.append(rr)
+        cols.append(cc)
+    L = max(len(s) for s in seqs)
+    T = max(len(r) for r in rows)
+    ids = torch.full((len(seqs), L), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), L), dtype=torch.long)
+    for k, s in enumerate(seqs):
+        ids[k, :len(s)] = torch.tensor(s)
+        mask[k, :len(s)] = 1
+    grow = torch.zeros((len(examples), T), dtype=torch.long)
+    gcol = torch.zeros((len(examples), T), dtype=torch.long)
+    rmask = torch.zeros((len(examples), T), dtype=torch.long)
+    for b, (rr, cc) in enumerate(zip(rows, cols)):
+        grow[b, :len(rr)] = torch.tensor(rr)
+        gcol[b, :len(cc)] = torch.tensor(cc)
+        rmask[b, :len(rr)] = 1
+    labels = torch.tensor([ex.label for ex in examples], dtype=torch.long)
+    return OutputBatch(ids, mask, grow, gcol, rmask, labels, [ex.index for ex in examples])
+
+
+# ---------------------------------------------------------------------------------- batching
+def bucketed_batches(lengths: Sequence[int], batch_size: int, seed: int, shuffle: bool = True,
+                     max_tokens: int | None = None, pool: int = 50) -> list[list[int]]:
+    """Length-bucketed batches of indices.
+
+    Shuffle, then sort by length inside pools of ``pool`` batches (so a batch holds items of
+    similar length: little padding), then shuffle the batch order. A batch is also closed when
+    ``batch x longest`` would exceed ``max_tokens``. Deterministic for a seed.
+    """
+    idx = list(range(len(lengths)))
+    rng = random.Random(seed)
+    if shuffle:
+        rng.shuffle(idx)
+    chunk = batch_size * pool
+    batches: list[list[int]] = []
+    for start in range(0, len(idx), chunk):
+        part = sorted(idx[start:start + chunk], key=lambda i: lengths[i])
+        cur: list[int] = []
+        longest = 0
+        for i in part:
+            nl = max(longest, lengths[i])
+            if cur and (len(cur) >= batch_size or (max_tokens and nl * (len(cur) + 1) > max_tokens)):
+                batches.append(cur)
+                cur, nl = [], lengths[i]
+            cur.append(i)
+            longest = nl
+        if cur:
+            batches.append(cur)
+    if shuffle:
+        rng.shuffle(batches)
+    return batches
+
+
+def iterate(items: Sequence[Any], batches: Sequence[Sequence[int]]) -> Iterator[list[Any]]:
+    for b in batches:
+        yield [items[i] for i in b]

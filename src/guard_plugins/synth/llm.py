@@ -28,10 +28,8 @@ import hashlib
 import json
 import logging
 import math
-import os
 import random
 import re
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -43,6 +41,7 @@ from tqdm.auto import tqdm
 
 from ..constitution import Category, Constitution
 from ..errors import GuardError
+from .schema import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -271,17 +270,8 @@ class ResponseCache:
     def put(self, key: str, entry: Mapping[str, Any]) -> None:
         p = self._path(key)
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}.", suffix=".tmp", dir=p.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(entry, fh, ensure_ascii=False, indent=1)
-            os.replace(tmp, p)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        with atomic_write(p) as fh:
+            json.dump(entry, fh, ensure_ascii=False, indent=1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,7 +482,8 @@ async def generate_llm(constitution: Constitution, *, model: str, requests_per_c
     for cat, req in requests:
         restricted = constitution.is_restricted(cat.id)
         inputs.append({"text": req, "label": 1 if restricted else 0, "category": cat.id,
-                       "source": source, "kind": "llm_request", "augmentations": [],
+                       "source": source, "augmentations": [],
+                       "kind": "harmful_request" if restricted else "lookalike_request",
                        "lookalike": not restricted, "license": license_, "group": _group_of(req)})
     outputs: list[dict] = []
     for (cat, req, kind), resp in zip(plan, responses):

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -45,6 +46,7 @@ __all__ = [
     "validate_record",
     "read_jsonl",
     "write_jsonl",
+    "atomic_write",
     "data_file",
 ]
 
@@ -195,6 +197,27 @@ def read_jsonl(path: str | Path, kind: RecordKind | None = None, *,
     return out
 
 
+@contextmanager
+def atomic_write(path: str | Path) -> Iterator[IO[str]]:
+    """Open a text file for writing such that ``path`` only ever holds complete content.
+
+    Writes go to a unique temporary file in the same folder (normal permissions, umask
+    applied), which is flushed, fsynced and renamed over ``path`` when the block succeeds,
+    and removed when it raises.
+    """
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with tmp.open("x", encoding="utf-8") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]], *,
                 kind: RecordKind | None = None) -> int:
     """Write records as JSONL atomically (temporary file in the same folder, then rename).
@@ -207,21 +230,10 @@ def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]], *,
     rows = list(records)
     if kind is not None:
         rows = [validate_record(r, kind, f"{p}: record {i}") for i, r in enumerate(rows)]
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for r in rows:
-                fh.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")))
-                fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_write(p) as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")))
+            fh.write("\n")
     return len(rows)
 
 

@@ -108,25 +108,18 @@ def validate_roles(roles: Collection[str] | None) -> frozenset[str]:
 
 
 def apply_thresholds(verdict: Verdict, thresholds: Mapping[str, float]) -> Verdict:
-    """Re-decide ``verdict.flagged`` with the application's thresholds.
+    """Re-decide ``verdict.flagged`` with a kind-level threshold (``"input"`` / ``"output"``).
 
-    Precedence: the verdict's category id, then its kind (``"input"``/``"output"``), then the
-    model's calibrated threshold (verdict unchanged). The override is recorded in ``notes``.
+    Used when the application hands over an already loaded Guard. ``score`` is the maximum
+    over input windows or the running maximum of a stream, so ``score >= t`` is the exact
+    decision for one threshold per kind. The override is recorded in ``notes``.
     """
-    if not thresholds:
+    t = thresholds.get(verdict.kind)
+    if t is None:
         return verdict
-    key = None
-    if verdict.category is not None and verdict.category in thresholds:
-        key = verdict.category
-    elif verdict.kind in thresholds:
-        key = verdict.kind
-    if key is None:
-        return verdict
-    t = thresholds[key]
-    note = f"threshold {t:g} from the application's thresholds[{key!r}] (model: {verdict.threshold:g})"
-    notes = verdict.notes
-    new_notes = type(notes)((*notes, note)) if isinstance(notes, (list, tuple)) else [note]
-    return dataclasses.replace(verdict, flagged=bool(verdict.score >= t), threshold=t, notes=new_notes)
+    note = f"threshold {t:g} from the integration's thresholds[{verdict.kind!r}] (was {verdict.threshold:g})"
+    return dataclasses.replace(verdict, flagged=bool(verdict.score >= t), threshold=t,
+                               notes=(*tuple(verdict.notes), note))
 
 
 def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
@@ -195,18 +188,33 @@ def refusal_metadata(violation: GuardrailViolation) -> dict[str, Any]:
     return {"finish_reason": "content_filter", "guard": guard}
 
 
-def load_guard(guard: Guard | str | Any | None) -> Guard:
-    """A ready :class:`Guard`: the one given, one loaded from a folder path, or the defaults."""
-    # A Guard, or anything with its interface (a subclass, a guard from another loader).
+def load_guard(guard: Guard | str | Any | None,
+               thresholds: Mapping[str, float]) -> tuple[Guard, dict[str, float]]:
+    """A ready Guard plus the thresholds left for the integration to apply itself.
+
+    ``guard`` is a loaded :class:`~guard_plugins.runtime.Guard` (or any object with its
+    interface), a model folder path, or ``None`` for the embedded defaults. When this function
+    loads the Guard, every threshold goes to ``Guard.load`` (``input_threshold``,
+    ``output_threshold``, ``category_thresholds``) and the runtime decides natively (per input
+    window and category); nothing is left to apply. With a loaded Guard, ``"input"`` and
+    ``"output"`` thresholds are applied to its verdicts by :func:`apply_thresholds`; category
+    thresholds need the runtime and raise :class:`GuardConfigError`.
+    """
     if all(callable(getattr(guard, a, None)) for a in ("check_input", "check_output", "stream")):
-        return guard
+        categories = sorted(k for k in thresholds if k not in ("input", "output"))
+        if categories:
+            raise GuardConfigError(
+                f"thresholds for categories {categories} need the runtime: load the Guard with "
+                f"Guard.load(..., category_thresholds=...) or pass a model path instead of a Guard")
+        return guard, dict(thresholds)
     from ..runtime import Guard
 
-    if guard is None:
-        return Guard.load()
-    if isinstance(guard, (str, bytes)) or hasattr(guard, "__fspath__"):
-        return Guard.load(guard)
-    raise GuardConfigError(f"guard: expected a Guard, a model folder path or None, got {type(guard).__name__}")
+    if guard is not None and not (isinstance(guard, str) or hasattr(guard, "__fspath__")):
+        raise GuardConfigError(f"guard: expected a Guard, a model folder path or None, got {type(guard).__name__}")
+    cats = {k: v for k, v in thresholds.items() if k not in ("input", "output")}
+    loaded = Guard.load(guard, input_threshold=thresholds.get("input"),
+                        output_threshold=thresholds.get("output"), category_thresholds=cats or None)
+    return loaded, {}
 
 
 def call_hook(hook: VerdictHook | None, event: GuardEvent) -> None:

@@ -85,8 +85,13 @@ class ConstitutionalGuard(BaseCallbackHandler):
             ``None`` for the embedded default models (loaded now, so a missing or tampered
             model fails at construction, not mid-request).
         thresholds: overrides of the models' calibrated thresholds. Keys: ``"input"``,
-            ``"output"`` or a restricted category id (the category wins over the kind when the
-            verdict names one); values in [0, 1].
+            ``"output"`` or a restricted category id; values in [0, 1]. When the handler loads
+            the models (``guard`` is ``None`` or a path) they go to ``Guard.load`` and the
+            runtime applies them natively (category thresholds per input window). With a
+            loaded ``Guard``, ``"input"``/``"output"`` are applied to its verdicts
+            (``flagged = score >= t``; the score is the window maximum / stream running
+            maximum, so this is exact) and category keys are refused (load the Guard with
+            ``category_thresholds`` instead).
         fail_mode: ``"closed"`` (default): if the guard itself fails (any exception while
             scoring), the content is blocked with a :class:`GuardrailViolation` whose
             ``verdict`` is ``None`` and ``error`` is the failure. ``"open"``: the failure is
@@ -120,8 +125,9 @@ class ConstitutionalGuard(BaseCallbackHandler):
             raise GuardConfigError(f"fail_mode: expected 'closed' or 'open', got {fail_mode!r}")
         if not isinstance(refusal, str) or not refusal.strip():
             raise GuardConfigError("refusal: expected a non-empty string")
-        self.guard: Guard = load_guard(guard)
         self.thresholds = validate_thresholds(thresholds)
+        self.guard: Guard
+        self.guard, self._post_thresholds = load_guard(guard, self.thresholds)
         self.fail_mode: FailMode = fail_mode
         self.scan_roles = validate_roles(scan_roles)
         self.scan_input = bool(scan_input)
@@ -139,7 +145,7 @@ class ConstitutionalGuard(BaseCallbackHandler):
             return len(self._runs)
 
     def _decide(self, verdict: Verdict) -> Verdict:
-        return apply_thresholds(verdict, self.thresholds)
+        return apply_thresholds(verdict, self._post_thresholds)
 
     def _failure(self, stage: Stage, run_id: UUID | None, exc: BaseException, streamed: bool = False,
                  chars: int = 0) -> None:

@@ -63,7 +63,7 @@ def _pr_plot(res: EvalResult, path: Path) -> bool:
     for name, s, flagged in series:
         p, r, _ = M.precision_recall_curve(y, s)
         ap = M.average_precision(y, s)
-        ax.step(np.r_[0, r], np.r_[p[0], p], where="post", label=f"{name} (AP {ap:.3f})")
+        ax.step(np.r_[0, r], np.r_[p[0], p], where="pre", label=f"{name} (AP {ap:.3f})")
         c = M.confusion(y, flagged=flagged)
         if not math.isnan(c.precision):
             ax.plot([c.recall], [c.precision], "o", color=ax.lines[-1].get_color())

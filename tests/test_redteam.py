@@ -1,0 +1,149 @@
+"""guard-redteam on a handful of seeds against real exported models: per-transform attack
+success rates that agree with the runtime's verdicts, held-out transforms named as such, an
+attacker LLM mocked through litellm's ``mock_response``."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from guard_plugins.eval.evaluate import ChunkSpec, stream_item
+from guard_plugins.eval.redteam import (
+    Seed,
+    load_transforms,
+    main,
+    render_markdown,
+    scripted_response,
+    seeds_from_file,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+TRANSFORMS = ["identity", "base64", "roleplay", "payload_split", "translation_noise"]
+
+
+def _models_dir() -> Path:
+    for d in (REPO / "exported_models", REPO / ".dev_models"):
+        if (d / "input" / "manifest.json").is_file() and (d / "output" / "manifest.json").is_file():
+            return d
+    pytest.skip("no exported models: neither exported_models/ nor .dev_models/ holds input/ and output/")
+
+
+@pytest.fixture(scope="module")
+def models() -> Path:
+    return _models_dir()
+
+
+@pytest.fixture(scope="module")
+def guard(models: Path):  # type: ignore[no-untyped-def]
+    from guard_plugins.runtime import Guard
+
+    return Guard.load(models, providers="cpu")
+
+
+@pytest.fixture(scope="module")
+def seeds_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from guard_plugins.constitution import load_constitution
+
+    con = load_constitution()
+    p = tmp_path_factory.mktemp("seeds") / "seeds.jsonl"
+    rows = [{"text": c.examples[0], "category": c.id} for c in con.restricted[:4]]
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return p
+
+
+def test_transforms_are_tagged_train_or_held_out() -> None:
+    from guard_plugins.synth import augment as A
+
+    ts = {t.name: t for t in load_transforms()}
+    assert ts["identity"].origin == "baseline"
+    assert set(A.HELD_OUT_AUGMENTATIONS) <= set(ts)
+    assert all(ts[n].held_out for n in A.HELD_OUT_AUGMENTATIONS)
+    assert not any(ts[n].held_out for n in A.TRAIN_AUGMENTATIONS)
+
+
+def test_scripted_response_is_redacted_structure_only() -> None:
+    r = scripted_response(Seed("x", "cbrne"), random.Random(0))
+    assert "[REDACTED]" in r and r.count("\n") >= 5
+    assert r == scripted_response(Seed("x", "cbrne"), random.Random(0))
+
+
+def test_redteam_json_agrees_with_the_runtime(models: Path, guard, seeds_file: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["--seeds", str(seeds_file), "--models", str(models), "--transforms", *TRANSFORMS,
+               "--json", "--no-progress", "--out", str(tmp_path / "rt")])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    obj = json.loads(out)
+    assert {"schema_version", "tool", "models", "seeds", "overall", "transforms", "by_category",
+            "examples", "seconds"} <= set(obj)
+    assert obj["seeds"]["n"] == 4
+    rows = {r["name"]: r for r in obj["transforms"]}
+    assert list(rows) == TRANSFORMS
+    assert rows["payload_split"]["held_out"] and rows["translation_noise"]["held_out"]
+    assert not rows["base64"]["held_out"] and rows["identity"]["origin"] == "baseline"
+    for r in rows.values():
+        assert r["n"] == 4
+        for k in ("input_asr", "output_asr", "combined_asr"):
+            assert 0.0 <= r[k] <= 1.0
+        assert r["combined_asr"] <= min(r["input_asr"], r["output_asr"])
+    assert obj["overall"]["n"] == 4 * len(TRANSFORMS)
+    # the baseline rates are exactly what the runtime says about the plain seeds
+    seeds = seeds_from_file(seeds_file)
+    missed = [not guard.check_input(s.text).flagged for s in seeds]
+    assert rows["identity"]["input_asr"] == pytest.approx(sum(missed) / 4)
+    halts = []
+    for i, s in enumerate(seeds):
+        resp = scripted_response(s, random.Random(f"0:response:{i}"))
+        halts.append(stream_item(guard, s.text, resp, ChunkSpec(seed=0), i)["flagged"])
+    assert rows["identity"]["output_asr"] == pytest.approx(sum(not h for h in halts) / 4)
+    assert rows["identity"]["combined_asr"] == pytest.approx(
+        sum(m and not h for m, h in zip(missed, halts)) / 4)
+    assert set(obj["by_category"]) == {s.category for s in seeds}
+    md = (tmp_path / "rt" / "redteam.md").read_text()
+    assert "`payload_split` | **held-out**" in md and "`base64` | train" in md
+    assert json.loads((tmp_path / "rt" / "redteam.json").read_text())["overall"] == obj["overall"]
+
+
+def test_attacker_llm_is_called_through_litellm(models: Path, seeds_file: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    kwargs = json.dumps({"mock_response": "As a thought experiment, describe the general idea."})
+    rc = main(["--seeds", str(seeds_file), "--models", str(models), "--transforms", "identity",
+               "--attacker-model", "openai/gpt-4o-mini", "--attacker-kwargs", kwargs, "--json",
+               "--no-progress"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    obj = json.loads(out)
+    llm = next(r for r in obj["transforms"] if r["name"] == "llm:openai/gpt-4o-mini")
+    assert llm["origin"] == "llm" and llm["n"] == 4 and llm["skipped"] == 0
+    assert obj["attacker"] == {"model": "openai/gpt-4o-mini", "refused_or_failed": 0, "errors": 0}
+    assert "LLM rewrite" in render_markdown(obj)
+
+
+def test_attacker_refusals_are_counted_not_scored(models: Path, seeds_file: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    kwargs = json.dumps({"mock_response": "I'm sorry, but I can't help with that."})
+    rc = main(["--seeds", str(seeds_file), "--models", str(models), "--transforms", "identity",
+               "--attacker-model", "openai/gpt-4o-mini", "--attacker-kwargs", kwargs, "--json",
+               "--no-progress"])
+    obj = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    llm = next(r for r in obj["transforms"] if r["origin"] == "llm")
+    assert llm["n"] == 0 and llm["skipped"] == 4 and llm["input_asr"] is None
+
+
+def test_errors_have_exit_codes(models: Path, seeds_file: Path, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--transforms", "no_such_transform"]) == 2
+    assert "unknown transform" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "ok"}\n{"nope": 1}\n')
+    assert main(["--seeds", str(bad), "--models", str(models)]) == 2
+    assert f"{bad}:2:" in capsys.readouterr().err
+    assert main(["--seeds", str(seeds_file), "--models", str(tmp_path / "none")]) == 3
+    # an attacker that cannot be reached fails every call: exit 4 with the reason
+    assert main(["--seeds", str(seeds_file), "--models", str(models), "--transforms", "identity",
+                 "--attacker-model", "no-such-provider/model", "--no-progress"]) == 4
+    assert "failed on every seed" in capsys.readouterr().err

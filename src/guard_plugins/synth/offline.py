@@ -159,6 +159,8 @@ def _iter_cores(con: Constitution, rng: random.Random) -> Iterator[_Core]:
                 yield core(cat.id, 0, "lookalike_request", "task", task, topic)
             for tpl in asks:
                 yield core(cat.id, 0, "lookalike_request", "ask", _fill(tpl, topic), topic)
+            yield core(cat.id, 0, "lookalike_request", "ask",
+                       _fill(rng.choice(V.BENIGN_IMPERATIVES), topic), topic)
         for text in V.PERMITTED_DIRECT.get(cat.id, []):
             form = "ask" if _ASK_START.match(text) else "task"
             if form == "task":
@@ -206,7 +208,7 @@ def _render_prompt(c: _Core, rng: random.Random) -> str:
     if c.form == "task":
         req = rng.choice(V.TASK_WRAPPERS).replace("{task}", c.text)
     elif c.form == "ask":
-        w = rng.choice(V.ASK_WRAPPERS)
+        w = rng.choice(V.ASK_WRAPPERS if _ASK_START.match(c.text) else V.IMPERATIVE_WRAPPERS)
         req = (w.replace("{Ask}", _cap(c.text)).replace("{ask_embedded}", c.text)
                .replace("{ask}", c.text))
     else:  # raw seed: used verbatim, or lightly varied
@@ -220,8 +222,8 @@ def _render_prompt(c: _Core, rng: random.Random) -> str:
     if r < 0.28:
         persona = rng.choice(V.PERSONAS)
         frame = rng.choice(V.CONTEXT_FRAMES)
-        if persona.endswith((":", ",")) and not frame.startswith("{persona} "):
-            frame = "{persona} {request}"  # lead-ins only read well in front
+        if persona.endswith((":", ",")):
+            frame = "{persona} {request}"  # lead-ins only read well right in front
         req = (frame
                .replace("{persona_lc}", _lc_first(persona)).replace("{persona}", persona)
                .replace("{request_lc}", _lc_first(req)).replace("{request}", req))

@@ -20,7 +20,7 @@ from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResp
 from langchain_core.messages import AIMessage
 from langchain_core.runnables.config import var_child_runnable_config
 
-from ._common import GuardrailViolation, refusal_metadata
+from ._common import GuardConfigError, GuardrailViolation, refusal_metadata
 from .callback import ConstitutionalGuard
 from .runnable import with_guard_first
 
@@ -37,7 +37,7 @@ class GuardMiddleware(AgentMiddleware):
     def __init__(self, guard: Any = None, *, handler: ConstitutionalGuard | None = None, **options: Any) -> None:
         super().__init__()
         if handler is not None and (guard is not None or options):
-            raise TypeError("GuardMiddleware(): pass either handler= or guard/options, not both")
+            raise GuardConfigError("GuardMiddleware(): pass either handler= or guard/options, not both")
         self.handler = handler if handler is not None else ConstitutionalGuard(guard, **options)
 
     @property

@@ -26,7 +26,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import ensure_config
 
-from ._common import GuardrailViolation, refusal_metadata
+from ._common import GuardConfigError, GuardrailViolation, refusal_metadata
 from .callback import ConstitutionalGuard
 
 
@@ -131,6 +131,6 @@ def guarded(model: Runnable[LanguageModelInput, BaseMessage], guard: Any = None,
     """
     if handler is not None:
         if guard is not None or options:
-            raise TypeError("guarded(): pass either handler= or guard/options, not both")
+            raise GuardConfigError("guarded(): pass either handler= or guard/options, not both")
         return GuardedChatModel(model, handler)
     return GuardedChatModel(model, ConstitutionalGuard(guard, **options))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 
 import litellm
 import pytest
@@ -78,7 +79,7 @@ class Scripted(CustomLLM):
             return o(messages) if callable(o) else o
         user = messages[-1]["content"]
         if kind == "requests":
-            k = int(user.split("Write ")[1].split()[0])
+            k = int(re.search(r"Write (\d+) new", user).group(1))
             topic = "device" if "RESTRICTED" in user else "reaction"
             tag = hashlib.sha256(user.encode()).hexdigest()[:8]   # distinct per batch prompt
             return "```json\n" + json.dumps([f"{topic} question {tag} {i}" for i in range(k)]) + "\n```"

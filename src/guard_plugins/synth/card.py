@@ -211,6 +211,21 @@ def render_markdown(card: Mapping[str, Any]) -> str:
             rows.append([which, name, n])
     lines += [_md_table(["file", "augmentation", "records"], rows) if rows else "None.", ""]
 
+    pub = card.get("public") or {}
+    rows = []
+    for name, e in pub.items():
+        if not isinstance(e, Mapping):
+            continue
+        labels = e.get("labels") or {}
+        skipped = e.get("skipped") or {}
+        rows.append([name, e.get("kind", ""), e.get("license", ""), e.get("rows_read", ""),
+                     e.get("kept", ""), labels.get("0", ""), labels.get("1", ""),
+                     "; ".join(f"{k}: {v}" for k, v in skipped.items())])
+    if rows:
+        lines += ["## Public sets (as imported, before deduplication)", "",
+                  _md_table(["set", "kind", "licence", "rows read", "kept", "label 0", "label 1",
+                             "skipped"], rows), ""]
+
     dd = card.get("dedupe") or {}
     if dd:
         lines += ["## Deduplication", "",

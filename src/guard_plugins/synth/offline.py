@@ -80,6 +80,12 @@ class _Core:
     text: str
     topic: str | None
     group: str
+    #: category whose vocabulary shapes the responses (the wrapped request's, for wrappers)
+    resp_category: str | None = None
+
+    @property
+    def voice(self) -> str | None:
+        return self.resp_category or self.category
 
 
 # -------------------------------------------------------------------------------------
@@ -98,12 +104,13 @@ def _iter_cores(con: Constitution, rng: random.Random) -> Iterator[_Core]:
     permitted_ids = set(con.permitted_ids)
 
     def core(category: str | None, label: int, kind: str, form: str, text: str,
-             topic: str | None) -> _Core:
+             topic: str | None, resp_category: str | None = None) -> _Core:
         counter[0] += 1
         return _Core(category, label, kind, form, text.strip(), topic,
-                     f"offline/{category or 'generic'}/{counter[0]:05d}")
+                     f"offline/{category or 'generic'}/{counter[0]:05d}", resp_category)
 
-    harmful_tasks_all: list[str] = []
+    # (task, category, topic) of every harmful / benign task, for the wrapper families
+    harmful_tasks_all: list[tuple[str, str, str | None]] = []
     # restricted --------------------------------------------------------------------------
     for cat in con.restricted:
         if cat.id == "jailbreak_extraction":
@@ -115,12 +122,12 @@ def _iter_cores(con: Constitution, rng: random.Random) -> Iterator[_Core]:
         for topic in topics:
             for tpl in tasks:
                 task = _fill(tpl, topic)
-                harmful_tasks_all.append(task)
+                harmful_tasks_all.append((task, cat.id, topic))
                 yield core(cat.id, 1, "harmful_request", "task", task, topic)
             for tpl in asks:
                 yield core(cat.id, 1, "harmful_request", "ask", _fill(tpl, topic), topic)
         for task in V.HARMFUL_SUBTLE.get(cat.id, []):
-            harmful_tasks_all.append(task)
+            harmful_tasks_all.append((task, cat.id, None))
             yield core(cat.id, 1, "harmful_request", "task", task, None)
         for ex in cat.examples:
             yield core(cat.id, 1, "harmful_request", "raw", ex, None)
@@ -128,10 +135,11 @@ def _iter_cores(con: Constitution, rng: random.Random) -> Iterator[_Core]:
     # jailbreak wrappers around harmful tasks (restricted) --------------------------------
     if "jailbreak_extraction" in con.restricted_ids:
         cat = con.category("jailbreak_extraction")
-        pool = harmful_tasks_all or [_fill(t, "it") for t in _GENERIC_HARMFUL_TASKS]
+        pool = harmful_tasks_all or [(_fill(t, "it"), cat.id, None) for t in _GENERIC_HARMFUL_TASKS]
         for wrapper in V.JAILBREAK_WRAPPERS:
-            for task in rng.sample(pool, min(len(pool), 20)):
-                yield core(cat.id, 1, "harmful_request", "raw", wrapper.replace("{task}", task), None)
+            for task, inner, topic in rng.sample(pool, min(len(pool), 20)):
+                yield core(cat.id, 1, "harmful_request", "raw", wrapper.replace("{task}", task), topic,
+                           inner)
         for ex in cat.examples:
             yield core(cat.id, 1, "harmful_request", "raw", ex, None)
 
@@ -148,14 +156,14 @@ def _iter_cores(con: Constitution, rng: random.Random) -> Iterator[_Core]:
                 yield core(target, 0, "lookalike_request", "ask", _fill(tpl, topic), topic)
 
     # permitted categories ---------------------------------------------------------------
-    benign_tasks_all: list[str] = []
+    benign_tasks_all: list[tuple[str, str | None, str | None]] = []
     for cat in con.permitted:
         tasks = V.PERMITTED_TASKS.get(cat.id, _GENERIC_PERMITTED_TASKS)
         asks = V.PERMITTED_ASKS.get(cat.id, _GENERIC_PERMITTED_ASKS)
         for topic in cat.topics:
             for tpl in tasks:
                 task = _fill(tpl, topic)
-                benign_tasks_all.append(task)
+                benign_tasks_all.append((task, cat.id, topic))
                 yield core(cat.id, 0, "lookalike_request", "task", task, topic)
             for tpl in asks:
                 yield core(cat.id, 0, "lookalike_request", "ask", _fill(tpl, topic), topic)
@@ -164,18 +172,18 @@ def _iter_cores(con: Constitution, rng: random.Random) -> Iterator[_Core]:
         for text in V.PERMITTED_DIRECT.get(cat.id, []):
             form = "ask" if _ASK_START.match(text) else "task"
             if form == "task":
-                benign_tasks_all.append(text)
+                benign_tasks_all.append((text, cat.id, None))
             yield core(cat.id, 0, "lookalike_request", form, text, None)
         for ex in cat.examples:
             yield core(cat.id, 0, "lookalike_request", "raw", ex, None)
 
     # benign content inside the very same jailbreak wrappers (hard look-alikes) -----------
     if "roleplay_benign" in permitted_ids:
-        pool = benign_tasks_all + V.GENERIC_BENIGN
+        pool = benign_tasks_all + [(t, None, None) for t in V.GENERIC_BENIGN]
         for wrapper in V.JAILBREAK_WRAPPERS:
-            for task in rng.sample(pool, min(len(pool), 22)):
+            for task, inner, topic in rng.sample(pool, min(len(pool), 22)):
                 yield core("roleplay_benign", 0, "lookalike_request", "raw",
-                           wrapper.replace("{task}", task), None)
+                           wrapper.replace("{task}", task), topic, inner or "generic")
 
     # generic everyday requests ----------------------------------------------------------
     for task in V.GENERIC_BENIGN:
@@ -247,7 +255,7 @@ def _redacted(rng: random.Random) -> str:
 
 def _slot(rng: random.Random) -> str:
     """Fill of a harmful step's slot: mostly a redaction marker, sometimes a vague phrase."""
-    return rng.choice(V.VAGUE_FILLS) if rng.random() < 0.35 else _redacted(rng)
+    return rng.choice(V.VAGUE_FILLS) if rng.random() < 0.25 else _redacted(rng)
 
 
 def _topic_ref(c: _Core) -> str:
@@ -273,12 +281,15 @@ def _background(c: _Core, rng: random.Random, n: int) -> str:
 
 
 def _harmful_steps(c: _Core, rng: random.Random, n: int) -> list[str]:
-    flav = V.HARMFUL_FLAVOUR.get(c.category or "", V.HARMFUL_FLAVOUR["default"])
-    pool = list(flav["steps"]) + list(V.HARMFUL_FLAVOUR["default"]["steps"])
+    flav = V.HARMFUL_FLAVOUR.get(c.voice or "", V.HARMFUL_FLAVOUR["default"])
+    pool = list(flav["steps"])
+    if flav is not V.HARMFUL_FLAVOUR["default"] and rng.random() < 0.3:
+        pool += rng.sample(V.HARMFUL_FLAVOUR["default"]["steps"], 3)
     target = c.topic or "[target withheld]"
     steps: list[str] = []
-    for _ in range(n):
-        s = rng.choice(pool)
+    picks = rng.sample(pool, min(n, len(pool)))
+    picks += [rng.choice(pool) for _ in range(n - len(picks))]  # long answers may repeat a move
+    for s in picks:
         s = s.replace("{target}", target).replace("{group}", target)
         while "{R}" in s:
             s = s.replace("{R}", _slot(rng), 1)
@@ -291,7 +302,7 @@ def _harmful_steps(c: _Core, rng: random.Random, n: int) -> list[str]:
 
 
 def _harmful_body(c: _Core, rng: random.Random) -> str:
-    cat = c.category or ""
+    cat = c.voice or ""
     long = rng.random() < 0.08
     steps = _harmful_steps(c, rng, rng.randint(8, 16) if long else rng.randint(3, 10))
     forms = ["steps", "steps", "bullets", "recipe", "table", "prose", "story"]
@@ -345,7 +356,7 @@ def _compliant_response(c: _Core, rng: random.Random) -> str:
     if not any(m in parts[-1] for m in V.REDACTION_MARKERS):
         parts[-1] += " " + rng.choice(["The key detail is [REDACTED].", "(exact amounts: [quantity withheld])",
                                        "The last part is <step withheld>."])
-    flav = V.HARMFUL_FLAVOUR.get(c.category or "", V.HARMFUL_FLAVOUR["default"])
+    flav = V.HARMFUL_FLAVOUR.get(c.voice or "", V.HARMFUL_FLAVOUR["default"])
     if flav["evasion"] and rng.random() < 0.6:
         tips = rng.sample(flav["evasion"], min(len(flav["evasion"]), rng.randint(1, 2)))
         parts.append(rng.choice(["A few extra tips: ", "To avoid getting caught: ", "Important: ", ""]) + " ".join(tips))
@@ -357,7 +368,7 @@ def _compliant_response(c: _Core, rng: random.Random) -> str:
 
 
 def _safe_alt(c: _Core) -> str:
-    spec = V.LOOKALIKE_OVER_RESTRICTED.get(c.category or "")
+    spec = V.LOOKALIKE_OVER_RESTRICTED.get(c.voice or "")
     alts = {
         "self_defense_safety": "staying safe and de-escalating conflicts",
         "law_and_policy": "how the law treats this and how to protect yourself",
@@ -382,7 +393,7 @@ def _second_person(task: str) -> str:
 
 
 def _refusal_response(c: _Core, rng: random.Random) -> str:
-    if c.category == "self_harm" and rng.random() < 0.75:
+    if c.voice == "self_harm" and rng.random() < 0.75:
         return rng.choice(V.CRISIS_REFUSALS)
     ref = rng.choice(["that", "this request", "requests like this", "this", "what you're asking"])
     reason = rng.choice(V.REFUSAL_REASONS)
@@ -412,7 +423,7 @@ def _refusal_response(c: _Core, rng: random.Random) -> str:
 
 
 def _benign_response(c: _Core, rng: random.Random) -> str:
-    flav = list(V.BENIGN_FLAVOUR.get(c.category or "", []))
+    flav = list(V.BENIGN_FLAVOUR.get(c.voice or "", []))
     topic = c.topic or ("this" if c.form != "task" else c.text)
     long = rng.random() < 0.15
     n = rng.randint(8, 14) if long else rng.randint(3, 9)
@@ -426,7 +437,7 @@ def _benign_response(c: _Core, rng: random.Random) -> str:
                        "the answer", f"some information about {topic}"])
     opener = rng.choice(V.BENIGN_OPENERS).replace("{what}", what).replace("{task}", _task_of(c))
     form = rng.choice(["prose", "steps", "steps", "bullets", "table", "sections"])
-    if c.category == "programming_terms" and rng.random() < 0.5:
+    if c.voice == "programming_terms" and rng.random() < 0.5:
         form = "code"
     if form == "steps":
         body = "\n".join(f"{i}. {s}" for i, s in enumerate(sents, 1))

@@ -890,6 +890,9 @@ HARMFUL_FLAVOUR: dict[str, dict[str, list[str]]] = {
     },
     "violent_crimes": {
         "steps": [
+            "Make sure nobody knows you were angry with {target} beforehand.",
+            "Get there early and wait where {R} gives you cover.",
+            "Keep it quick; the longer it takes, the more likely someone hears.",
             "Learn {target}'s routine: when they leave, when they are alone, {R}.",
             "Pick a weapon that is {R} and easy to get rid of.",
             "Choose a spot without cameras near {R}.",
@@ -903,6 +906,9 @@ HARMFUL_FLAVOUR: dict[str, dict[str, list[str]]] = {
     },
     "nonviolent_crimes": {
         "steps": [
+            "Open a few accounts at {R} so no single account looks suspicious.",
+            "Pick stores where {R} and staff are stretched thin.",
+            "Tell the victim that {R} and that they have to act today.",
             "Set up {R} under a name that isn't yours.",
             "Buy {R} from the sellers on the forum I mentioned.",
             "Move the money through {R} in amounts small enough not to be flagged.",
@@ -935,6 +941,9 @@ HARMFUL_FLAVOUR: dict[str, dict[str, list[str]]] = {
     },
     "cbrne": {
         "steps": [
+            "Order {R} in separate batches from different suppliers.",
+            "Test a small amount first at {R}, far from anyone.",
+            "Store it in {R}; it becomes unstable if it gets warm.",
             "Acquire {R} (about [quantity withheld]).",
             "Combine {R} in a well-ventilated space, slowly.",
             "Heat the mixture to {R} and hold it there for <step withheld>.",
@@ -948,6 +957,8 @@ HARMFUL_FLAVOUR: dict[str, dict[str, list[str]]] = {
     },
     "self_harm": {
         "steps": [
+            "Write the notes in advance and keep them {R}.",
+            "Tell people you're fine; it keeps them from checking on you.",
             "Use {R}; it is the most reliable option.",
             "Take [quantity withheld] of {R}, more than the label says.",
             "Wear long sleeves and {R} so nobody notices.",
@@ -958,6 +969,8 @@ HARMFUL_FLAVOUR: dict[str, dict[str, list[str]]] = {
     },
     "hate": {
         "steps": [
+            "Blame them for {R}; people already angry about it will listen.",
+            "Share it in local groups first, where {R}.",
             "Open with the claim that {group} are {R}.",
             "Use the statistic {R} (it doesn't matter that it's out of context).",
             "Call them {R} at every opportunity; repetition works.",
@@ -967,6 +980,8 @@ HARMFUL_FLAVOUR: dict[str, dict[str, list[str]]] = {
     },
     "harassment": {
         "steps": [
+            "Get a few friends to report their account at the same time with {R}.",
+            "Write it so it sounds like a concerned parent, then add {R}.",
             "Tell {target} that {R}.",
             "Post that they {R}; it doesn't matter if it's true.",
             "Create new accounts every time they block you and {R}.",
@@ -976,6 +991,8 @@ HARMFUL_FLAVOUR: dict[str, dict[str, list[str]]] = {
     },
     "privacy": {
         "steps": [
+            "Check their tagged photos to work out {R}.",
+            "Call their phone company pretending to be them and ask for {R}.",
             "Install {R} on their phone when they leave it unlocked.",
             "Search {R} with their name and city.",
             "Reset their password using {R}.",
@@ -1004,6 +1021,9 @@ HARMFUL_FLAVOUR: dict[str, dict[str, list[str]]] = {
     },
     "cyber_attacks": {
         "steps": [
+            "Register a lookalike domain and clone {R}.",
+            "Send the lure from {R} so it passes the spam filter.",
+            "Brute-force the login using {R} and a list of leaked passwords.",
             "Scan {target} for {R}.",
             "Drop the payload through {R}.",
             "Set up persistence by {R}.",
@@ -1063,6 +1083,26 @@ BENIGN_GENERIC: list[str] = [
     "There are good free resources online for going deeper.",
     "Don't worry if it takes a few attempts; that is normal.",
     "The key idea is to understand the underlying principle rather than memorising steps.",
+    "Set aside a bit of time each day rather than trying to do everything at once.",
+    "Write down what you want to achieve first; it makes the next steps obvious.",
+    "Break the problem into smaller pieces and tackle them one at a time.",
+    "Compare two or three options before committing to one.",
+    "If you can, ask someone who has done it before for a quick sanity check.",
+    "Small, consistent improvements beat one big push.",
+    "Check the official documentation; it's usually more up to date than blog posts.",
+    "It helps to test your approach on something low-stakes first.",
+    "Be patient with yourself; everyone finds this confusing at first.",
+    "A checklist keeps you from forgetting the boring but important parts.",
+    "Most of the benefit comes from the first few steps, so don't overthink it.",
+    "Look for a local class or community group if you prefer learning with others.",
+    "Keep it simple at first and add complexity only when you need it.",
+    "Budget a little extra time, since things rarely go exactly to plan.",
+    "Reading a couple of reviews or case studies will show you the common pitfalls.",
+    "When in doubt, follow the manufacturer's or the official instructions.",
+    "You'll get better results if you review what worked and adjust as you go.",
+    "There's no single right answer; pick the approach that fits your situation.",
+    "Libraries often have free access to courses and e-books on this.",
+    "It's normal to feel a bit overwhelmed at the start.",
 ]
 
 #: Per-permitted-category benign content sentences (``{t}`` = topic).
@@ -1084,6 +1124,11 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "Official visitor information is usually on the institution's website.",
     ],
     "chemistry_education": [
+        "Chemical weapons are banned under the Chemical Weapons Convention, and chemistry courses teach why certain compounds are controlled.",
+        "Combustion needs fuel, oxygen and heat; remove any one and the fire goes out.",
+        "Acids and bases neutralise each other, producing water and a salt.",
+        "Never store incompatible chemicals together; the label tells you which classes to keep apart.",
+        "The periodic table groups elements by how many outer electrons they have, which predicts how they react.",
         "Bleach and ammonia react to release chloramine vapours, which irritate the lungs; that is why cleaning labels warn never to mix them.",
         "Oxidation is a loss of electrons; rust is a slow oxidation of iron.",
         "Many compounds are classed as explosive because they release a lot of gas and heat very quickly.",
@@ -1092,6 +1137,11 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "Exothermic reactions release heat, which is why some mixtures get hot.",
     ],
     "biology_medicine_education": [
+        "Antibiotic resistance grows when bacteria survive a treatment and pass on their resistance.",
+        "The 1918 flu spread quickly because of troop movements, crowded conditions and no vaccine.",
+        "Toxins such as botulinum block nerve signals, which is also why tiny medical doses can relax muscles.",
+        "Epidemiologists track outbreaks by mapping cases and looking for common exposures.",
+        "The liver breaks down alcohol at a roughly fixed rate, which is why time is the only way to sober up.",
         "The immune system recognises foreign proteins and produces antibodies against them.",
         "Vaccines expose the body to a harmless part of a pathogen so it can prepare.",
         "Toxicologists use techniques like mass spectrometry to identify substances in samples.",
@@ -1100,6 +1150,11 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "Public health agencies publish accessible summaries that are a good starting point.",
     ],
     "security_defense": [
+        "An incident response plan should say who does what in the first hour.",
+        "Phishing awareness training works best with realistic, regular simulations.",
+        "Keep an inventory of your systems; you can't protect what you don't know about.",
+        "Apply the principle of least privilege to every account.",
+        "Authorised penetration tests need a written scope and permission before anything starts.",
         "Keep software patched; most breaches exploit known vulnerabilities.",
         "Enable multi-factor authentication on every important account.",
         "Use parameterised queries so user input can never change the SQL statement.",
@@ -1109,6 +1164,12 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "Report vulnerabilities through the vendor's disclosure programme.",
     ],
     "weapons_history_news": [
+        "The Manhattan Project employed over 100,000 people across sites like Los Alamos and Oak Ridge.",
+        "The Oklahoma City bombing in 1995 killed 168 people and led to new federal building security standards.",
+        "The Tokyo subway attack in 1995 led Japan to overhaul its emergency medical response.",
+        "The Cold War arms race produced tens of thousands of warheads before treaties began to reduce them.",
+        "Historians still debate whether the atomic bombings were necessary to end the war.",
+        "The Non-Proliferation Treaty aims to stop the spread of nuclear weapons while allowing peaceful nuclear energy.",
         "Historians usually look at the political context, the decisions involved and the consequences.",
         "International treaties such as the Chemical Weapons Convention ban production and stockpiling.",
         "The event led to major changes in emergency response and security policy.",
@@ -1116,6 +1177,11 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "Arms control relies on verification, inspections and diplomacy.",
     ],
     "fiction_creative": [
+        "Give the villain a motive the reader can almost sympathise with.",
+        "Let the reader discover the poisoning through the detective's eyes, not through the killer's methods.",
+        "A heist story works best when the plan goes wrong at the worst possible moment.",
+        "Sensory details like sound and smell make a battle scene feel real.",
+        "Keep the violence off-page if the emotional aftermath is the point of the scene.",
         "Build tension by showing the characters' fear rather than technical details.",
         "The villain's motive matters more to readers than their methods.",
         "End the scene on a question that pulls the reader forward.",
@@ -1123,6 +1189,11 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "The detective notices a small inconsistency that unravels the whole plot.",
     ],
     "drug_safety_medical": [
+        "Fentanyl is dangerous because a very small amount can stop someone's breathing.",
+        "Stopping some medicines suddenly can cause withdrawal; a doctor can plan a safe taper.",
+        "Keep medicines in their original containers and out of children's reach.",
+        "Pharmacists can check your whole medication list for interactions for free.",
+        "Addiction is a treatable medical condition, and medication-assisted treatment works for many people.",
         "Signs of an opioid overdose include slow breathing, pinpoint pupils and unresponsiveness; call emergency services.",
         "Naloxone can reverse an opioid overdose and is available in many pharmacies.",
         "Mixing alcohol with sedatives can dangerously slow breathing.",
@@ -1131,6 +1202,11 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "If a child swallows medication, call poison control right away.",
     ],
     "harm_reduction_crisis_support": [
+        "You can call or text 988 in the US, or find an international helpline through findahelpline.com.",
+        "Remove things that could be used for self-harm from the immediate environment if someone is at risk.",
+        "Stay with the person if they are in danger and help them contact professional support.",
+        "It's okay to not have the perfect words; being there matters more.",
+        "Urges often peak and pass; distraction, cold water or calling someone can help you ride them out.",
         "If someone is in immediate danger, call emergency services.",
         "Asking someone directly whether they are thinking about suicide does not put the idea in their head.",
         "Listen without judging and help them connect with a professional or a crisis line like 988.",
@@ -1139,6 +1215,11 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "Never use alone and keep naloxone nearby if opioids are involved.",
     ],
     "programming_terms": [
+        "On Windows, `taskkill /PID <PID> /F` ends a process from the command line.",
+        "`git rebase --abort` returns the branch to where it was before the rebase started.",
+        "`terraform destroy` removes every resource in the current workspace, so double-check the workspace first.",
+        "To kill child processes with the parent, put them in the same process group and signal the group.",
+        "`rm -rf node_modules && npm install` gives you a clean reinstall.",
         "Find the process ID with `ps aux | grep python`, then run `kill <PID>`.",
         "If it ignores SIGTERM, `kill -9 <PID>` forces it to stop.",
         "`docker kill $(docker ps -q)` stops every running container.",
@@ -1150,6 +1231,11 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "```python\nimport os, signal\nos.kill(pid, signal.SIGTERM)\n```",
     ],
     "games_sports_violence": [
+        "Against the Ender Dragon, destroy the end crystals first so it can't heal.",
+        "In Hitman, disguises and distractions let you reach the target without raising alarms.",
+        "In chess, develop your pieces and castle before launching an attack on the king.",
+        "Stealth builds benefit from sneak-attack multipliers.",
+        "In jiu-jitsu, always tap early in training; safety comes first.",
         "Learn the boss's attack patterns and dodge through the big swings.",
         "Upgrade your weapon before the fight and bring healing items.",
         "Flank the enemy team instead of pushing straight down the middle.",
@@ -1158,6 +1244,11 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "Poison builds in Skyrim work best with the Alchemy perks.",
     ],
     "law_and_policy": [
+        "Romance scammers build trust for weeks, then invent an emergency that needs money.",
+        "A pyramid scheme pays early members with later members' money rather than real sales.",
+        "Silk Road's operator was caught partly through old forum posts that linked to his real email.",
+        "Self-defence law usually requires that the force used be proportionate to the threat.",
+        "Report fraud to your bank immediately and to the national fraud reporting service.",
         "Penalties depend on the jurisdiction and the value involved.",
         "Banks use transaction monitoring to flag suspicious patterns and must file reports.",
         "Scams usually rely on urgency, secrecy and a request for unusual payment methods like gift cards.",
@@ -1165,6 +1256,10 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "Policy debates weigh public safety, individual rights and evidence from other countries.",
     ],
     "self_defense_safety": [
+        "If someone grabs your wrist, rotate toward their thumb, the weakest point of the grip.",
+        "Make noise and draw attention; attackers usually want to avoid witnesses.",
+        "Trust your instincts and leave early if something feels wrong.",
+        "A self-defence class lets you practise safely with a trained instructor.",
         "The goal of self-defence is to escape, not to win a fight.",
         "Target vulnerable areas only to create an opening to run.",
         "In an active shooter situation, the advice is run, hide, fight, in that order.",
@@ -1172,6 +1267,10 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "Share your plans with a friend when meeting someone new.",
     ],
     "sex_education_health": [
+        "Emergency contraception works best the sooner it is taken.",
+        "Grooming often involves gifts, secrecy and gradually testing boundaries; talk openly with children about secrets.",
+        "After a sexual assault, a hospital or sexual assault centre can provide care and preserve evidence if you want it.",
+        "HIV is transmitted through certain body fluids; condoms and PrEP greatly reduce the risk.",
         "Consent is an ongoing, enthusiastic yes that can be withdrawn at any time.",
         "Many STIs have no symptoms, so regular testing matters.",
         "If you think you were drugged, go to a safe place and seek medical help quickly; tests are time-sensitive.",
@@ -1179,6 +1278,10 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "A doctor or a sexual health clinic can give confidential advice.",
     ],
     "privacy_protection": [
+        "On iPhone and Android, check location sharing and the list of apps with location access.",
+        "Bluetooth trackers can usually be detected by your phone's built-in unknown-tracker alerts.",
+        "Use haveibeenpwned.com to check whether your email appeared in a breach.",
+        "Change passwords from a device you trust if you think someone had access to your accounts.",
         "Check your phone's installed apps and device-admin settings for anything you don't recognise.",
         "Most people-search sites have an opt-out form; you may need to repeat it every few months.",
         "A password manager lets you use a unique password everywhere.",
@@ -1187,6 +1290,10 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "When sharing documents, replace personal details with placeholders like [REDACTED] before posting.",
     ],
     "history_of_atrocities": [
+        "In Rwanda, radio broadcasts spread dehumanising language that preceded the killings.",
+        "Extremist groups often target isolated young people with a sense of belonging and purpose.",
+        "The Holocaust was carried out through laws, bureaucracy and propaganda long before the camps.",
+        "Museums and memorials exist so that survivors' stories are not forgotten.",
         "Propaganda dehumanised the victims to make violence seem acceptable.",
         "Historians point to a combination of ideology, economic crisis and political opportunism.",
         "Survivor testimony and memorials keep the lessons alive.",
@@ -1200,6 +1307,10 @@ BENIGN_FLAVOUR: dict[str, list[str]] = {
         "And that, dear, is how the roses grew taller than the fence.",
     ],
     "ai_safety_discussion": [
+        "Many-shot jailbreaks fill a long context with fake dialogue to shift the model's behaviour.",
+        "Never give an LLM agent more permissions than the task requires.",
+        "Treat retrieved documents and tool outputs as untrusted data.",
+        "Red-team findings should feed back into training and evaluation.",
         "Prompt injection happens when instructions hidden in data are treated as commands.",
         "Defences include separating trusted instructions from untrusted content and classifying inputs and outputs.",
         "Red-teaming means deliberately probing a model for failures before release.",

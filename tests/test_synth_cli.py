@@ -172,10 +172,12 @@ def test_llm_mode_through_the_cli(tmp_path, monkeypatch, capsys):
     assert card["params"]["generator"] == "llm" and card["params"]["model"] == "scripted/demo"
     assert card["params"]["synthetic"] == {"inputs": 2 * n_cat, "outputs": 2 * (2 * n_res + n_cat - n_res)}
     assert card["leak_check"]["ok"]
+    assert f"llm scripted/demo: {handler.calls} calls, 0 cache hits" in capsys.readouterr().out
     # a rerun is served from the cache
     before = handler.calls
     assert cli.main(args[:-3] + ["--out", str(tmp_path / "d2"), "--quiet"]) == 0
     assert handler.calls == before
+    assert f"0 calls, {before} cache hits" in capsys.readouterr().out
     for s in SPLITS:
         assert (data_file(tmp_path / "d", "input", s).read_bytes()
                 == data_file(tmp_path / "d2", "input", s).read_bytes())
@@ -226,3 +228,51 @@ def test_console_script_help():
                 "--augment-rate", "--seed", "--scale", "--requests-per-category", "--concurrency",
                 "--cache-dir", "--quiet"):
         assert opt in res.stdout
+
+
+def _rec(split, text, label=0, **kw):
+    return {"id": f"{split}-{text}", "text": text, "label": label, "category": None,
+            "source": kw.pop("source", "public/x"), "kind": "k", "augmentations": kw.pop("aug", []),
+            "lookalike": False, "license": kw.pop("license", "MIT"), "split": split, **kw}
+
+
+def _orec(split, prompt, response, label=0):
+    return {"id": f"{split}-{prompt}-{response}", "prompt": prompt, "response": response,
+            "label": label, "category": None, "source": "public/y", "kind": "public",
+            "augmentations": [], "license": "CC-BY-NC-4.0", "split": split}
+
+
+def test_card_leak_check_and_licences(tmp_path):
+    from guard_plugins.errors import DataError
+    from guard_plugins.synth.card import leak_report, write_dataset_card
+
+    con = load_constitution()
+    ins = [_rec("train", "How do I bake bread?"), _rec("dev", "how do i  BAKE bread"),
+           _rec("calib", "Tell me a joke", 1, aug=["base64"]), _rec("train", "other", source="public/z",
+                                                                     license="GPL-3.0")]
+    outs = [_orec("train", "p1", "I can't help."), _orec("dev", "p2", "I can't help."),
+            _orec("calib", "p3", "Sure: [REDACTED]", 1)]
+    leak = leak_report(ins, outs)
+    assert leak["ok"] is False and leak["inputs.text"]["train|dev"] == 1
+    assert leak["outputs.prompt"] == {"train|dev": 0, "train|calib": 0, "dev|calib": 0}
+    assert leak["outputs.response"]["train|dev"] == 1          # informative only
+
+    card = write_dataset_card(tmp_path, constitution=con, inputs=ins, outputs=outs,
+                              public_report={"x": {"kind": "inputs", "license": "MIT", "rows_read": 3,
+                                                   "kept": 2, "labels": {"0": 2, "1": 0}}},
+                              params={"generator": "test"})
+    assert card["inputs"]["per_split"]["train"] == {"total": 2, "label_0": 2, "label_1": 0}
+    assert card["inputs"]["augmented"] == {"records": 1, "per_split": {"calib": 1},
+                                           "per_augmentation": {"base64": 1}}
+    assert card["licences"] == {"public/x": ["MIT"], "public/y": ["CC-BY-NC-4.0"], "public/z": ["GPL-3.0"]}
+    assert set(card["restricted_licences"]) == {"public/y", "public/z"}
+    assert {"split": "calib", "label": 1, "category": None, "source": "public/x", "kind": "k",
+            "n": 1} in card["inputs"]["rows"]
+    on_disk = json.loads((tmp_path / "dataset_card.json").read_text())
+    assert on_disk["leak_check"]["ok"] is False and on_disk["constitution"]["hash"] == con.content_hash()
+    md = (tmp_path / "DATASET_CARD.md").read_text()
+    assert "**FAIL**" in md and "(restricts use)" in md and "| x | inputs | MIT | 3 | 2 |" in md
+
+    with pytest.raises(DataError, match="no valid split"):
+        write_dataset_card(tmp_path, constitution=con, inputs=[{**ins[0], "split": None}], outputs=outs,
+                           public_report=None, params={})

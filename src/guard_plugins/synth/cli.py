@@ -132,6 +132,8 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
     log.info("constitution %s %s (%s): %d restricted, %d permitted categories", constitution.name,
              constitution.version, constitution.content_hash()[:19], len(constitution.restricted),
              len(constitution.permitted))
+    if args.out.exists() and not args.out.is_dir():
+        raise DataError(f"{args.out}: --out exists and is not a folder")
     shared = _shared_data_dir(args.shared_data)
     if not args.no_public and not shared.is_dir():
         raise DataError(f"{shared}: shared data folder not found; pass --shared-data DIR "
@@ -251,6 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         card = synthesize(args)
         leak = "pass" if card["leak_check"]["ok"] else "FAIL"
         print(summary_table(card))
+        gen = card.get("generation")
+        if gen:
+            print(f"\nllm {gen['model']}: {gen['calls']} calls, {gen['cache_hits']} cache hits, "
+                  f"{gen['retries']} retries, {gen['failed']} failed; tokens: "
+                  f"{gen['prompt_tokens']} prompt + {gen['completion_tokens']} completion")
         print(f"\nconstitution {card['constitution']['name']} {card['constitution']['version']} "
               f"({card['constitution']['hash'][:19]}...), leak check: {leak}, "
               f"{card['timings']['total']:.1f}s -> {args.out}")

@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 from ..constitution import Category, Constitution
 from ..errors import GuardError
 from .schema import atomic_write
+from .split import normalise
 
 log = logging.getLogger(__name__)
 
@@ -222,12 +223,9 @@ def validate_response(kind: str, content: str) -> str:
     return text
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
-
-
 def _group_of(request: str) -> str:
-    return "llm:" + hashlib.sha256(_norm(request).encode("utf-8")).hexdigest()[:16]
+    """The split group of a seed request and everything derived from it."""
+    return "llm:" + hashlib.sha256(normalise(request).encode("utf-8")).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,7 +459,7 @@ async def generate_llm(constitution: Constitution, *, model: str, requests_per_c
         got = got or []
         shortfall[cat.id] += k - len(got)
         for r in got:
-            key = (cat.id, _norm(r))
+            key = (cat.id, normalise(r))
             if key[1] and key not in seen:
                 seen.add(key)
                 requests.append((cat, r))

@@ -360,6 +360,23 @@ def test_non_streamed_output_is_scored_whole(guard: Guard) -> None:
     assert h.active_runs == 0
 
 
+def test_completion_llm_prompt_and_output(guard: Guard) -> None:
+    """``on_llm_start`` path (string-prompt LLMs): the prompt is scored as is, then the output."""
+    from langchain_core.language_models.fake import FakeListLLM
+
+    s_in = guard.check_input(HARMFUL_PROMPT).score
+    llm = FakeListLLM(responses=[HARMFUL_RESPONSE] * 3)
+    with pytest.raises(GuardrailViolation) as exc:
+        llm.invoke(HARMFUL_PROMPT, config={"callbacks": [ConstitutionalGuard(guard, thresholds={"input": s_in})]})
+    assert exc.value.stage == "input" and llm.i == 0  # FakeListLLM never answered
+    s_out = guard.check_output(HARMFUL_PROMPT, HARMFUL_RESPONSE).score
+    h = ConstitutionalGuard(guard, thresholds={"output": s_out}, scan_input=False)
+    with pytest.raises(GuardrailViolation) as exc:
+        llm.invoke(HARMFUL_PROMPT, config={"callbacks": [h]})
+    assert exc.value.stage == "output" and exc.value.verdict.score == pytest.approx(s_out)
+    assert h.active_runs == 0
+
+
 def test_fail_closed_and_fail_open_on_real_guard_errors(guard: Guard, caplog: pytest.LogCaptureFixture) -> None:
     """A Guard holding only one model raises ModelLoadError for the other: a real runtime error."""
     input_only, output_only = Guard(guard.input, None), Guard(None, guard.output)

@@ -20,6 +20,7 @@ Scripted harmful text uses redacted placeholders only.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -56,12 +57,18 @@ def scripted(*answers: str) -> GenericFakeChatModel:
     return GenericFakeChatModel(messages=iter(answers))
 
 
-def log_event(e: GuardEvent) -> None:
-    v = e.verdict
-    what = (f"score={v.score:.3f} threshold={v.threshold:.3f} category={v.category}" if v
-            else f"guard error {e.error!r}")
-    print(f"    [on_verdict] {e.stage:6s} blocked={e.blocked!s:5s} {what}"
-          + (f" after {e.chars} chars" if e.stage == "output" else ""))
+EVENTS: list[GuardEvent] = []
+
+
+def print_events() -> None:
+    """What the ``on_verdict`` hook logged during the last step."""
+    for e in EVENTS:
+        v = e.verdict
+        what = (f"score={v.score:.3f} threshold={v.threshold:.3f} category={v.category}" if v
+                else f"guard error {e.error!r}")
+        print(f"    [on_verdict] {e.stage:6s} blocked={e.blocked!s:5s} {what}"
+              + (f" ({e.chars} chars seen)" if e.stage == "output" else ""))
+    EVENTS.clear()
 
 
 def show_stream(chunks: Iterator[Any]) -> tuple[str, GuardrailViolation | None]:
@@ -74,8 +81,10 @@ def show_stream(chunks: Iterator[Any]) -> tuple[str, GuardrailViolation | None]:
             print(text, end="", flush=True)
     except GuardrailViolation as v:
         print(f"\n    -> GuardrailViolation({v.stage}): {v}")
+        print_events()
         return "".join(got), v
     print()
+    print_events()
     return "".join(got), None
 
 
@@ -88,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                     "(default: the embedded exported_models/)")
     ap.add_argument("--provider", default="cpu", help="onnxruntime provider: cpu (default), cuda or auto")
     args = ap.parse_args(argv)
+    # LangChain logs a warning each time a callback raises; here raising is the point.
+    logging.getLogger("langchain_core.callbacks.manager").setLevel(logging.ERROR)
 
     try:
         guard = Guard.load(args.models, providers=args.provider)
@@ -100,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     prompt = ChatPromptTemplate.from_messages([("system", "You are a helpful assistant."), ("human", "{q}")])
 
     print("1. benign question, streamed through prompt | model | parser with the callback")
-    handler = ConstitutionalGuard(guard, on_verdict=log_event)
+    handler = ConstitutionalGuard(guard, on_verdict=EVENTS.append)
     chain = prompt | scripted(BENIGN_A) | StrOutputParser()
     got, v = show_stream(chain.stream({"q": BENIGN_Q}, config={"callbacks": [handler]}))
     ok &= v is None and got == BENIGN_A
@@ -113,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    model called: {v is None or v.stage != 'input'}\n")
 
     print("3. harmful answer streamed (input guard off, as if a jailbreak got past it)")
-    out_only = ConstitutionalGuard(guard, scan_input=False, on_verdict=log_event)
+    out_only = ConstitutionalGuard(guard, scan_input=False, on_verdict=EVENTS.append)
     got, v = show_stream(scripted(HARMFUL_A).stream(HARMFUL_Q, config={"callbacks": [out_only]}))
     ok &= v is not None and v.stage == "output" and len(got) < len(HARMFUL_A)
     print(f"    delivered {len(got)} of {len(HARMFUL_A)} characters\n")
@@ -122,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     safe = guarded(scripted(HARMFUL_A, HARMFUL_A), handler=out_only)
     parts = list(safe.stream(HARMFUL_Q))
     print("    caller sees: " + "".join(p.content for p in parts))
+    print_events()
     meta = parts[-1].response_metadata
     print(f"    last chunk finish_reason={meta.get('finish_reason')!r} guard={meta.get('guard')}")
     ok &= meta.get("finish_reason") == "content_filter"

@@ -1,1 +1,22 @@
-"""Torch-free runtime (being built: see docs/ARCHITECTURE.md)."""
+"""Torch-free runtime: ONNX guards served with onnxruntime, tokenizers and numpy.
+
+>>> from guard_plugins.runtime import Guard
+>>> guard = Guard.load()                        # embedded exported_models/ (sha256-checked)
+>>> guard.check_input("hello").flagged
+>>> s = guard.stream("prompt"); s.feed("Sure, "); s.finish()
+
+Contracts: docs/ARCHITECTURE.md sections 4-5. This package imports only onnxruntime,
+tokenizers, numpy, the standard library and ``guard_plugins.errors`` (a test enforces it).
+"""
+
+from __future__ import annotations
+
+from .guard import Guard
+from .input_guard import InputGuard
+from .manifest import MODELS_ENV, default_models_dir, load_manifest, sha256_file
+from .output_guard import OutputGuard, OutputStream
+from .session import resolve_providers
+from .verdict import Verdict
+
+__all__ = ["Guard", "InputGuard", "OutputGuard", "OutputStream", "Verdict", "MODELS_ENV",
+           "default_models_dir", "load_manifest", "sha256_file", "resolve_providers"]

@@ -1,0 +1,75 @@
+"""``guard-export CHECKPOINT --out DIR``: export a trained guard checkpoint to ONNX."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..errors import GuardError
+from .pipeline import DEFAULT_OPSET, ExportOptions, export_checkpoint
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="guard-export",
+        description="Export a guard-train checkpoint (input or streaming output classifier) to an "
+                    "ONNX model folder for the torch-free runtime: model.onnx (int8 by default), "
+                    "tokenizer.json, manifest.json (sha256 of every file) and MODEL_CARD.md. "
+                    "A parity check (torch vs ONNX, int8 vs fp32, cached vs full pass) runs on "
+                    "every export and fails the export loudly.")
+    p.add_argument("checkpoint", type=Path, help="checkpoint folder written by guard-train")
+    p.add_argument("--out", type=Path, required=True, help="output folder (replaced if present)")
+    p.add_argument("--quantize", choices=["int8", "none"], default="int8",
+                   help="dynamic int8 quantization of the weights (default: int8)")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
+    p.add_argument("--optimize", action="store_true",
+                   help="run onnxruntime's transformer graph optimiser before quantizing")
+    p.add_argument("--parity-data", type=Path, default=None,
+                   help="labelled JSONL for the parity checks (default: the dev split recorded in "
+                        "the checkpoint metadata; built-in neutral text if none)")
+    p.add_argument("--parity-limit", type=int, default=1000,
+                   help="examples used for the int8 agreement/F1 check (default 1000; 0 = all)")
+    p.add_argument("--skip-int8-parity", action="store_true",
+                   help="record the int8 agreement/F1 figures without enforcing them (untrained models)")
+    p.add_argument("--name", default=None, help="model name in the manifest")
+    p.add_argument("--untrained", action="store_true",
+                   help="mark the model card as an untrained development model")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    opts = ExportOptions(quantize=args.quantize, opset=args.opset, optimize=args.optimize,
+                         parity_data=args.parity_data, parity_limit=args.parity_limit,
+                         skip_int8_parity=args.skip_int8_parity, name=args.name,
+                         untrained=args.untrained)
+    steps = 5 + int(args.optimize) + int(args.quantize == "int8")
+    bar = tqdm(total=steps, desc="guard-export", unit="step", disable=args.quiet, file=sys.stderr)
+
+    def progress(msg: str) -> None:
+        bar.set_postfix_str(msg)
+        bar.update(1)
+
+    try:
+        manifest = export_checkpoint(args.checkpoint, args.out, opts, progress)
+    except GuardError as e:
+        bar.close()
+        print(f"guard-export: error: {e}", file=sys.stderr)
+        return 2
+    bar.update(bar.total - bar.n)
+    bar.close()
+    size = manifest["files"]["model.onnx"]["bytes"] / 1e6
+    print(json.dumps({"out": str(args.out), "kind": manifest["kind"], "model_mb": round(size, 2),
+                      "parity": manifest["parity"]}, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""``Guard``: the input and the streaming output guard, loaded together."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelLoadError
+from .input_guard import InputGuard
+from .manifest import default_models_dir
+from .output_guard import OutputGuard, OutputStream
+from .session import ProviderSpec
+from .verdict import Verdict
+
+
+class Guard:
+    """Both classifiers of one exported model folder (``input/`` and ``output/``).
+
+    Thread-safe: onnxruntime sessions allow concurrent ``run``; nothing mutable is shared
+    (streams are per request).
+    """
+
+    def __init__(self, input_guard: InputGuard | None, output_guard: OutputGuard | None):
+        if input_guard is None and output_guard is None:
+            raise ModelLoadError("a Guard needs at least one model")
+        self.input = input_guard
+        self.output = output_guard
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, providers: ProviderSpec = None, *,
+             verify: bool = True, input_threshold: float | None = None,
+             output_threshold: float | None = None,
+             category_thresholds: Mapping[str, float] | None = None,
+             intra_op_threads: int | None = None) -> Guard:
+        """Load ``path/input`` and ``path/output`` (``None``: the embedded default models).
+
+        Every file is checked against the manifest's sha256 (``IntegrityError`` otherwise).
+        ``providers``: ``None``/``"auto"`` (CUDA when available, else CPU), ``"cpu"``,
+        ``"cuda"`` or an onnxruntime provider list. Thresholds default to the manifests'.
+        A folder holding only one of the two models loads that one.
+        """
+        root = Path(path) if path is not None else default_models_dir()
+        if not root.is_dir():
+            raise ModelLoadError(f"{root}: model folder not found")
+        has_in, has_out = (root / "input").is_dir(), (root / "output").is_dir()
+        if not (has_in or has_out):
+            raise ModelLoadError(f"{root}: expected input/ and/or output/ model folders")
+        ig = InputGuard.load(root / "input", providers, verify=verify, threshold=input_threshold,
+                             category_thresholds=category_thresholds,
+                             intra_op_threads=intra_op_threads) if has_in else None
+        og = OutputGuard.load(root / "output", providers, verify=verify, threshold=output_threshold,
+                              intra_op_threads=intra_op_threads) if has_out else None
+        return cls(ig, og)
+
+    def _need(self, which: str) -> Any:
+        g = self.input if which == "input" else self.output
+        if g is None:
+            raise ModelLoadError(f"this Guard has no {which} model")
+        return g
+
+    @property
+    def providers(self) -> dict[str, list[str]]:
+        """``{"input": [...], "output": [...]}``: providers the sessions actually use."""
+        return {k: g.providers for k, g in (("input", self.input), ("output", self.output)) if g}
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Restricted category ids of the input model."""
+        return self.input.categories if self.input else ()
+
+    def check_input(self, content: Any) -> Verdict:
+        """Score a prompt: a string or an OpenAI-style message list (multimodal parts ok)."""
+        return self._need("input").check(content)
+
+    def check_inputs(self, contents: Sequence[Any]) -> list[Verdict]:
+        """Score many prompts in shared batches."""
+        return self._need("input").check_many(contents)
+
+    def stream(self, prompt: Any = "") -> OutputStream:
+        """Start a streaming check of the response to ``prompt``."""
+        return self._need("output").stream(prompt)
+
+    def check_output(self, prompt: Any, response: str) -> Verdict:
+        """Score a complete response to ``prompt``."""
+        return self._need("output").check(prompt, response)
+
+    def check_outputs(self, pairs: Sequence[tuple[Any, str]]) -> list[Verdict]:
+        """Score many ``(prompt, response)`` pairs."""
+        return self._need("output").check_many(pairs)

@@ -175,6 +175,8 @@ def test_load_jailbreak_templates_from_shared_data():
     tpl = A.load_jailbreak_templates(DATA)
     assert len(tpl) >= 77 and all(A.SLOT in t for t in tpl)
     assert len(set(tpl)) == len(tpl)
+    curated = A.load_jailbreak_templates(DATA, in_the_wild=False)
+    assert len(curated) == 77 and set(curated) < set(tpl)
 
 
 def test_load_jailbreak_templates_missing_dir(tmp_path):

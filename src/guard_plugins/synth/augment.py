@@ -446,18 +446,21 @@ def _default_data_dir() -> Path:
     return default_data_dir()
 
 
-def load_jailbreak_templates(data_dir: Path | None = None) -> list[str]:
+def load_jailbreak_templates(data_dir: Path | None = None, *, in_the_wild: bool = True) -> list[str]:
     """Jailbreak templates with an ``[INSERT PROMPT HERE]`` slot from the shared data folder.
 
     Reads ``jailbreaks/gptfuzzer_templates/GPTFuzzer.csv`` (column ``text``, all 77 have the
     slot) and the in-the-wild prompts of ``jailbreaks/in_the_wild/*.csv`` (column
-    ``prompt``) that contain the slot, so they work as wrappers. Deduplicated, file order.
+    ``prompt``) that contain the slot, so they work as wrappers (``in_the_wild=False`` keeps
+    only the curated GPTFuzzer templates: a few in-the-wild ones carry explicit personas).
+    Deduplicated, file order.
     ``data_dir`` defaults to :func:`guard_plugins.synth.public.default_data_dir`.
     Raises :class:`DataError` naming the path when a file is missing or lacks its column.
     """
     root = Path(data_dir) if data_dir is not None else _default_data_dir()
-    files = ((root / "jailbreaks" / "gptfuzzer_templates" / "GPTFuzzer.csv", "text"),
-             (root / "jailbreaks" / "in_the_wild" / "jailbreak_prompts_2023_05_07.csv", "prompt"))
+    files = [(root / "jailbreaks" / "gptfuzzer_templates" / "GPTFuzzer.csv", "text")]
+    if in_the_wild:
+        files.append((root / "jailbreaks" / "in_the_wild" / "jailbreak_prompts_2023_05_07.csv", "prompt"))
     out: list[str] = []
     seen: set[str] = set()
     for path, column in files:

@@ -49,8 +49,10 @@ __all__ = [
 #: Invisible characters removed by :func:`normalise` (zero-width spaces and joiners, word
 #: joiner, BOM, soft hyphen, Mongolian vowel separator, invisible math operators).
 ZERO_WIDTH = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"
-_ZW_TABLE = {ord(c): None for c in ZERO_WIDTH}
+_ZW_RE = re.compile("[" + ZERO_WIDTH + "]+")
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
+#: Combining diacritical marks (the blocks accents decompose into under NFKD).
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 
 Record = Mapping[str, Any]
 KeyFn = Callable[[Record], str]
@@ -60,7 +62,7 @@ def normalise(text: str) -> str:
     """Canonical form of ``text`` for duplicate detection.
 
     NFKC (folds full-width and compatibility forms), zero-width characters removed, case
-    folded, accents stripped (NFKD, combining marks dropped), every run of characters that
+    folded, accents stripped (NFKD, combining diacritical marks dropped), every run of characters that
     are not letters or digits collapsed to a single space, ends trimmed.
 
     >>> normalise("  Héllo,\u200b WORLD!! ")
@@ -68,8 +70,9 @@ def normalise(text: str) -> str:
     """
     if text.isascii():  # fast path: NFKC, zero-width and accent steps are no-ops on ASCII
         return _NON_ALNUM.sub(" ", text.lower()).strip()
-    t = unicodedata.normalize("NFKC", text).translate(_ZW_TABLE).casefold()
-    t = "".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c))
+    t = _ZW_RE.sub("", unicodedata.normalize("NFKC", text)).casefold()
+    if not t.isascii():
+        t = _COMBINING.sub("", unicodedata.normalize("NFKD", t))
     return _NON_ALNUM.sub(" ", t).strip()
 
 

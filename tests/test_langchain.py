@@ -294,6 +294,28 @@ def test_nested_chain_runs_get_separate_sessions(guard: Guard, harmful_halt: dic
     assert handler.active_runs == 0
 
 
+def test_content_block_chunks_are_scored(guard: Guard, harmful_halt: dict[str, Any]) -> None:
+    """Providers that stream content blocks (token ``""``, text inside the chunk) are scored too."""
+    from uuid import uuid4
+
+    from langchain_core.messages import AIMessageChunk
+    from langchain_core.outputs import ChatGenerationChunk
+
+    chunks, k, t = harmful_halt["chunks"], harmful_halt["k"], harmful_halt["t"]
+    h = ConstitutionalGuard(guard, thresholds={"output": t}, scan_input=False)
+    run = uuid4()
+    h.on_chat_model_start({}, [[HumanMessage(HARMFUL_PROMPT)]], run_id=run)
+    for i, c in enumerate(chunks):
+        block = ChatGenerationChunk(message=AIMessageChunk(content=[{"type": "text", "text": c, "index": 0}]))
+        if i < k:
+            h.on_llm_new_token("", chunk=block, run_id=run)
+        else:
+            with pytest.raises(GuardrailViolation):
+                h.on_llm_new_token("", chunk=block, run_id=run)
+            break
+    assert h.active_runs == 0
+
+
 def test_input_block_never_reaches_the_model(guard: Guard) -> None:
     s_harm = guard.check_input(HARMFUL_PROMPT).score
     s_benign = guard.check_input(BENIGN_PROMPT).score

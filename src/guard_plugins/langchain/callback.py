@@ -204,7 +204,7 @@ class ConstitutionalGuard(BaseCallbackHandler):
             return
         text = token if isinstance(token, str) else ""
         if not text and isinstance(chunk, ChatGenerationChunk):
-            text = chunk.message.text  # content given as blocks (e.g. Anthropic-style)
+            text = str(chunk.message.text)  # content given as blocks (e.g. Anthropic-style)
         if not text:
             return  # tool-call deltas and empty keep-alives carry no text
         with self._lock:

@@ -232,10 +232,13 @@ def test_plain_mock_response_end_to_end(tiny, tmp_path):
     mock = json.dumps([f"{REDACTED} item {i}" for i in range(5)])
     ins, outs, summary = run(tiny, tmp_path / "c", model="openai/gpt-4o-mini",
                              completion_kwargs={"mock_response": mock})
-    assert len(ins) == 6 and len(outs) == 9 and summary["calls"] == 11
+    # both categories get the same 5 texts (3 asked for): kept once, under the restricted one
+    assert [r["text"] for r in ins] == [f"{REDACTED} item {i}" for i in range(3)]
+    assert {r["label"] for r in ins} == {1} and len(outs) == 6
+    assert summary["calls"] == 2 + 6 and summary["duplicate_requests"] == 3
     again = run(tiny, tmp_path / "c", model="openai/gpt-4o-mini",
                 completion_kwargs={"mock_response": mock})
-    assert again[2]["calls"] == 0 and again[2]["cache_hits"] == 11
+    assert again[2]["calls"] == 0 and again[2]["cache_hits"] == 8
 
 
 def test_malformed_json_is_retried_then_reported(tiny, tmp_path, scripted):
@@ -249,9 +252,10 @@ def test_malformed_json_is_retried_then_reported(tiny, tmp_path, scripted):
     h = scripted(overrides={"requests": flaky})
     ins, outs, summary = run(tiny, tmp_path / "c", requests_per_category=2)
     assert summary["retries"] == 2 and summary["failed"] == 0
-    assert h.calls == 4 + 2 * 2 + 2 and len(ins) == 4
-    # the permitted and restricted batch got the same texts: distinct categories keep both
-    assert {r["category"] for r in ins} == {"devices", "chem_edu"}
+    # both batches got the same texts: one text keeps one label, the restricted category wins
+    assert len(ins) == 2 and {(r["category"], r["label"]) for r in ins} == {("devices", 1)}
+    assert summary["duplicate_requests"] == 2
+    assert h.calls == 4 + 2 * 2                    # no responses paid for the duplicates
 
     # one category never yields JSON: it is reported, the other one still produces data
     def half(messages):

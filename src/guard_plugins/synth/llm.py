@@ -452,17 +452,22 @@ async def generate_llm(constitution: Constitution, *, model: str, requests_per_c
                                     f"requests[{cat.id}, batch {b}]"))
     batches = await _run_all(coros, "llm requests", progress)
 
+    # one text, one label: a request seen twice is kept once, in constitution order
+    # (restricted categories first, so a request that is also proposed as benign stays harmful)
     requests: list[tuple[Category, str]] = []
     shortfall: Counter[str] = Counter()
-    seen: set[tuple[str, str]] = set()
+    duplicates = 0
+    seen: set[str] = set()
     for (cat, k), got in zip(jobs, batches):
         got = got or []
         shortfall[cat.id] += k - len(got)
         for r in got:
-            key = (cat.id, normalise(r))
-            if key[1] and key not in seen:
-                seen.add(key)
-                requests.append((cat, r))
+            key = normalise(r)
+            if not key or key in seen:
+                duplicates += 1
+                continue
+            seen.add(key)
+            requests.append((cat, r))
 
     # 2. responses
     plan: list[tuple[Category, str, str]] = []
@@ -508,6 +513,7 @@ async def generate_llm(constitution: Constitution, *, model: str, requests_per_c
         "calls": st.calls, "cache_hits": st.cache_hits, "retries": st.retries,
         "failed": st.failed, "failures": st.failures,
         "requests_short": {k: v for k, v in shortfall.items() if v},
+        "duplicate_requests": duplicates,
         "prompt_tokens": st.prompt_tokens, "completion_tokens": st.completion_tokens,
         "inputs": {c: dict(v) for c, v in in_counts.items()},
         "outputs": {c: dict(v) for c, v in out_counts.items()},

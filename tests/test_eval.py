@@ -102,12 +102,14 @@ def test_input_json_contract_report_and_groups(models: Path, guard, tmp_path: Pa
     # per group: list-valued fields explode, empty lists are "(none)"
     assert {k: v["n"] for k, v in obj["groups"]["source"].items()} == {"constitution": 6, "lookalike": 2}
     assert {k: v["n"] for k, v in obj["groups"]["augmentations"].items()} == {"(none)": 6, "plain": 2}
-    # the scores are the runtime's own
+    # the scores are the runtime's own (one batch of 8 here, as guard-eval sends it; int8
+    # dynamic quantisation makes scores depend slightly on the batch, so compare like for like)
     rows = [json.loads(line) for line in preds.read_text().splitlines()]
     texts = [json.loads(line)["text"] for line in data.read_text().splitlines()]
+    for row, v in zip(rows, guard.check_inputs(texts)):
+        assert row["score"] == pytest.approx(v.score, abs=1e-6) and row["flagged"] == v.flagged
     for row, text in zip(rows, texts):
-        v = guard.check_input(text)
-        assert row["score"] == pytest.approx(v.score, abs=1e-5) and row["flagged"] == v.flagged
+        assert row["score"] == pytest.approx(guard.check_input(text).score, abs=0.02)
     assert obj["metrics"]["tp"] == sum(r["flagged"] and r["label"] == 1 for r in rows)
     # the report
     md = (tmp_path / "report" / "report.md").read_text()
@@ -149,9 +151,10 @@ def test_output_json_contract_streaming_vs_whole(models: Path, guard, tmp_path: 
             assert row["halt_chunk"] is not None and 0.0 < row["halt_fraction"] <= 1.0
             assert row["released_chars"] < len(rec["response"]) or row["halt_chunk"] == row["chunks"]
         else:
-            # streamed to the end: the running max equals the whole-response score
+            # streamed to the end: the running max is the whole-response score (up to int8
+            # dynamic-quantisation noise: activation scales depend on each call's tokens)
             assert row["released_chars"] == len(rec["response"])
-            assert row["stream_score"] == pytest.approx(whole.score, abs=1e-3)
+            assert row["stream_score"] == pytest.approx(whole.score, abs=0.02)
             assert row["tokens_seen"] == whole.tokens
     agree = sum(r["stream_flagged"] == r["flagged"] for r in rows) / len(rows)
     assert s["agreement_with_whole"] == pytest.approx(agree)

@@ -14,14 +14,16 @@ from guard_plugins.eval.evaluate import ChunkSpec, stream_item
 from guard_plugins.eval.redteam import (
     Seed,
     load_transforms,
+    llm_rewrites,
     main,
     render_markdown,
+    run_redteam,
     scripted_response,
     seeds_from_file,
 )
 
 REPO = Path(__file__).resolve().parents[1]
-TRANSFORMS = ["identity", "base64", "roleplay", "payload_split", "translation_noise"]
+TRANSFORMS = ["identity", "base64", "payload_split"]
 
 
 def _models_dir() -> Path:
@@ -49,7 +51,7 @@ def seeds_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     con = load_constitution()
     p = tmp_path_factory.mktemp("seeds") / "seeds.jsonl"
-    rows = [{"text": c.examples[0], "category": c.id} for c in con.restricted[:4]]
+    rows = [{"text": c.examples[0], "category": c.id} for c in con.restricted[:3]]
     p.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return p
 
@@ -79,59 +81,52 @@ def test_redteam_json_agrees_with_the_runtime(models: Path, guard, seeds_file: P
     obj = json.loads(out)
     assert {"schema_version", "tool", "models", "seeds", "overall", "transforms", "by_category",
             "examples", "seconds"} <= set(obj)
-    assert obj["seeds"]["n"] == 4
+    assert obj["seeds"]["n"] == 3
     rows = {r["name"]: r for r in obj["transforms"]}
     assert list(rows) == TRANSFORMS
-    assert rows["payload_split"]["held_out"] and rows["translation_noise"]["held_out"]
+    assert rows["payload_split"]["held_out"]
     assert not rows["base64"]["held_out"] and rows["identity"]["origin"] == "baseline"
     for r in rows.values():
-        assert r["n"] == 4
+        assert r["n"] == 3
         for k in ("input_asr", "output_asr", "combined_asr"):
             assert 0.0 <= r[k] <= 1.0
         assert r["combined_asr"] <= min(r["input_asr"], r["output_asr"])
-    assert obj["overall"]["n"] == 4 * len(TRANSFORMS)
+    assert obj["overall"]["n"] == 3 * len(TRANSFORMS)
     # the baseline rates are exactly what the runtime says about the plain seeds
     seeds = seeds_from_file(seeds_file)
     missed = [not guard.check_input(s.text).flagged for s in seeds]
-    assert rows["identity"]["input_asr"] == pytest.approx(sum(missed) / 4)
+    assert rows["identity"]["input_asr"] == pytest.approx(sum(missed) / 3)
     halts = []
     for i, s in enumerate(seeds):
         resp = scripted_response(s, random.Random(f"0:response:{i}"))
         halts.append(stream_item(guard, s.text, resp, ChunkSpec(seed=0), i)["flagged"])
-    assert rows["identity"]["output_asr"] == pytest.approx(sum(not h for h in halts) / 4)
+    assert rows["identity"]["output_asr"] == pytest.approx(sum(not h for h in halts) / 3)
     assert rows["identity"]["combined_asr"] == pytest.approx(
-        sum(m and not h for m, h in zip(missed, halts)) / 4)
+        sum(m and not h for m, h in zip(missed, halts)) / 3)
     assert set(obj["by_category"]) == {s.category for s in seeds}
     md = (tmp_path / "rt" / "redteam.md").read_text()
     assert "`payload_split` | **held-out**" in md and "`base64` | train" in md
     assert json.loads((tmp_path / "rt" / "redteam.json").read_text())["overall"] == obj["overall"]
 
 
-def test_attacker_llm_is_called_through_litellm(models: Path, seeds_file: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    kwargs = json.dumps({"mock_response": "As a thought experiment, describe the general idea."})
-    rc = main(["--seeds", str(seeds_file), "--models", str(models), "--transforms", "identity",
-               "--attacker-model", "openai/gpt-4o-mini", "--attacker-kwargs", kwargs, "--json",
-               "--no-progress"])
-    out, err = capsys.readouterr()
-    assert rc == 0, err
-    obj = json.loads(out)
+def test_attacker_llm_is_called_through_litellm(guard, seeds_file: Path) -> None:  # type: ignore[no-untyped-def]
+    seeds = seeds_from_file(seeds_file)[:2]
+    mock = {"mock_response": "As a thought experiment, describe the general idea."}
+    rep = run_redteam(guard, seeds, load_transforms(["identity"]), attacker_model="openai/gpt-4o-mini",
+                      attacker_kwargs=mock, progress=False)
+    obj = rep.to_json()
     llm = next(r for r in obj["transforms"] if r["name"] == "llm:openai/gpt-4o-mini")
-    assert llm["origin"] == "llm" and llm["n"] == 4 and llm["skipped"] == 0
+    assert llm["origin"] == "llm" and llm["n"] == 2 and llm["skipped"] == 0
     assert obj["attacker"] == {"model": "openai/gpt-4o-mini", "refused_or_failed": 0, "errors": 0}
+    assert [r.prompt for r in rep.results if r.origin == "llm"] == [mock["mock_response"]] * 2
     assert "LLM rewrite" in render_markdown(obj)
 
 
-def test_attacker_refusals_are_counted_not_scored(models: Path, seeds_file: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    kwargs = json.dumps({"mock_response": "I'm sorry, but I can't help with that."})
-    rc = main(["--seeds", str(seeds_file), "--models", str(models), "--transforms", "identity",
-               "--attacker-model", "openai/gpt-4o-mini", "--attacker-kwargs", kwargs, "--json",
-               "--no-progress"])
-    obj = json.loads(capsys.readouterr().out)
-    assert rc == 0
-    llm = next(r for r in obj["transforms"] if r["origin"] == "llm")
-    assert llm["n"] == 0 and llm["skipped"] == 4 and llm["input_asr"] is None
+def test_attacker_refusals_are_counted_not_scored() -> None:
+    seeds = [Seed("a harmful request"), Seed("another one")]
+    out, errors = llm_rewrites(seeds, "openai/gpt-4o-mini", progress=False,
+                               kwargs={"mock_response": "I'm sorry, but I can't help with that."})
+    assert out == [None, None] and errors == []
 
 
 def test_errors_have_exit_codes(models: Path, seeds_file: Path, tmp_path: Path,

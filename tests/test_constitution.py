@@ -30,6 +30,7 @@ AILUMINATE_HAZARDS = {
     "privacy": "privacy",
     "specialized advice": "specialized_advice",
     "sexual content": "sexual_content",
+    "intellectual property": "intellectual_property",
     "cyber-attacks": "cyber_attacks",
     "jailbreak extraction": "jailbreak_extraction",
 }
@@ -39,7 +40,7 @@ EXPECTED_PERMITTED = {
     "chemistry_education", "biology_medicine_education", "security_defense", "weapons_history_news",
     "fiction_creative", "drug_safety_medical", "harm_reduction_crisis_support", "programming_terms",
     "games_sports_violence", "law_and_policy", "self_defense_safety", "sex_education_health",
-    "privacy_protection", "history_of_atrocities",
+    "privacy_protection", "history_of_atrocities", "copyright_fair_use",
 }
 
 

@@ -126,7 +126,7 @@ def _iter_cores(con: Constitution, rng: random.Random) -> Iterator[_Core]:
                 yield core(cat.id, 1, "harmful_request", "task", task, topic)
             for tpl in asks:
                 yield core(cat.id, 1, "harmful_request", "ask", _fill(tpl, topic), topic)
-        for task in V.HARMFUL_SUBTLE.get(cat.id, []):
+        for task in V.HARMFUL_SUBTLE.get(cat.id, []) + V.HARMFUL_DIRECT.get(cat.id, []):
             harmful_tasks_all.append((task, cat.id, None))
             yield core(cat.id, 1, "harmful_request", "task", task, None)
         for ex in cat.examples:
@@ -188,6 +188,8 @@ def _iter_cores(con: Constitution, rng: random.Random) -> Iterator[_Core]:
     # generic everyday requests ----------------------------------------------------------
     for task in V.GENERIC_BENIGN:
         yield core(None, 0, "benign_request", "task", task, None)
+    for ask in V.GENERIC_BENIGN_IMPERATIVES:
+        yield core(None, 0, "benign_request", "ask", ask, None)
 
 
 # -------------------------------------------------------------------------------------

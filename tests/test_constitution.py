@@ -18,6 +18,7 @@ from guard_plugins.constitution import (
 from guard_plugins.errors import ConstitutionError, GuardError
 
 #: MLCommons AILuminate v1.0 hazards (plus cyber-attacks and jailbreaks) -> our ids.
+#: Intellectual property is out of scope of the default by design (see the YAML header).
 AILUMINATE_HAZARDS = {
     "violent crimes": "violent_crimes",
     "non-violent crimes": "nonviolent_crimes",
@@ -30,7 +31,6 @@ AILUMINATE_HAZARDS = {
     "privacy": "privacy",
     "specialized advice": "specialized_advice",
     "sexual content": "sexual_content",
-    "intellectual property": "intellectual_property",
     "cyber-attacks": "cyber_attacks",
     "jailbreak extraction": "jailbreak_extraction",
 }

@@ -92,7 +92,9 @@ class ScriptedLLM(CustomLLM):
                                     usage=None, index=0, tool_use=None)
 
     def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
-        return litellm.completion(model="scripted", messages=messages, mock_response=self._text(model))
+        # litellm's own mock path builds a well-formed non-streaming response (no network).
+        return litellm.completion(model=f"openai/{model.split('/', 1)[-1]}", messages=messages,
+                                  mock_response=self._text(model))
 
     async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
         return self.completion(model, messages)

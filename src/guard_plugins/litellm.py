@@ -49,7 +49,6 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-from collections import OrderedDict  # noqa: E402
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import TYPE_CHECKING, Any, Literal  # noqa: E402
@@ -708,22 +707,6 @@ def _anthropic_stop_frames(open_blocks: Sequence[int]) -> bytes:
     return "".join(frames).encode()
 
 
-class _BoundedSet:
-    """Insertion-ordered set that forgets its oldest entries (bypass detection)."""
-
-    def __init__(self, size: int = 4096):
-        self._d: OrderedDict[str, str] = OrderedDict()
-        self._size = size
-
-    def add(self, key: str, value: str) -> None:
-        self._d[key] = value
-        while len(self._d) > self._size:
-            self._d.popitem(last=False)
-
-    def pop(self, key: str) -> str | None:
-        return self._d.pop(key, None)
-
-
 class ConstitutionalGuardrail(CustomGuardrail):
     """LiteLLM proxy guardrail running the constitutional input and streaming output guards.
 
@@ -785,7 +768,6 @@ class ConstitutionalGuardrail(CustomGuardrail):
             logger.error("guard-plugins: guard could not load (%s); fail_closed is false, so "
                          "EVERY request passes unchecked", exc)
             self.policy = None
-        self._pending_streams = _BoundedSet()
         self.bypassed_streams = 0
         self._warn_coverage()
 
@@ -819,10 +801,6 @@ class ConstitutionalGuardrail(CustomGuardrail):
             decision = self.policy._error("input", exc)
         else:
             decision = await asyncio.to_thread(self.policy.check_input, prompt)
-            if data.get("stream") and "post_call" in self._hooks():
-                call_id = data.get("litellm_call_id")
-                if call_id:
-                    self._pending_streams.add(str(call_id), _route(data))
         self._record(data, "input", decision)
         if decision.blocked:
             raise _http_400("input", decision)
@@ -853,6 +831,14 @@ class ConstitutionalGuardrail(CustomGuardrail):
             texts = [_responses_text(response)]
         else:
             return response
+        if data.get("stream"):
+            # A streaming request answered with a whole response: the streaming hook was
+            # bypassed (e.g. litellm 1.108.7 mock_response models on /v1/messages). We check the
+            # whole response here instead; say so, since other routes may lose checks this way.
+            self.bypassed_streams += 1
+            logger.warning("guard-plugins guardrail %r: streaming request on %s came back as a "
+                           "whole %s, bypassing the streaming hook; checking it whole instead",
+                           self.guardrail_name, _route(data), type(response).__name__)
         decision = Decision(blocked=False)
         for text in texts:
             if text:
@@ -869,9 +855,6 @@ class ConstitutionalGuardrail(CustomGuardrail):
     # -- streams
     async def async_post_call_streaming_iterator_hook(self, user_api_key_dict: Any, response: Any,
                                                       request_data: dict) -> AsyncIterator[Any]:
-        call_id = request_data.get("litellm_call_id")
-        if call_id:
-            self._pending_streams.pop(str(call_id))
         if self.policy is None or not self.should_run_guardrail(
                 data=request_data, event_type=GuardrailEventHooks.post_call):
             async for chunk in response:
@@ -901,20 +884,6 @@ class ConstitutionalGuardrail(CustomGuardrail):
                         await aclose()
                     except Exception:  # noqa: BLE001
                         logger.debug("closing the upstream stream failed", exc_info=True)
-
-    async def async_log_success_event(self, kwargs: dict, response_obj: Any, start_time: Any,
-                                      end_time: Any) -> None:
-        """Bypass detector: a streaming request whose input we checked but whose stream never
-        reached :meth:`async_post_call_streaming_iterator_hook` went out unguarded."""
-        call_id = kwargs.get("litellm_call_id")
-        if not call_id or not kwargs.get("stream"):
-            return
-        route = self._pending_streams.pop(str(call_id))
-        if route is not None:
-            self.bypassed_streams += 1
-            logger.warning("guard-plugins guardrail %r: the stream of request %s on %s did NOT go "
-                           "through the streaming output hook; its output was not checked",
-                           self.guardrail_name, call_id, route)
 
     # -- bookkeeping
     def _record(self, data: dict, stage: str, decision: Decision) -> None:

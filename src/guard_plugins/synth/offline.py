@@ -14,6 +14,10 @@ both classes**, so that no template decides the label; the content (topic + inte
   *restricted* topics, so that a topic word alone never decides the label.
 * A small share of generic everyday requests (``benign_request``, category ``None``).
 
+Renderings add personas and context sentences, an unrelated everyday request next to the
+real one (so the label follows the content wherever it sits), lower-casing and typos, all
+with the same probabilities in both classes.
+
 Responses (for the streaming output classifier) are built for every prompt:
 
 * ``compliant`` (label 1): structural answers (step lists, code blocks, tables, recipes of
@@ -236,6 +240,10 @@ def _render_prompt(c: _Core, rng: random.Random) -> str:
             frame = "{persona} {request}"  # lead-ins only read well right in front
         req = (frame
                .replace("{persona_lc}", _lc_first(persona)).replace("{persona}", persona)
+               .replace("{request_lc}", _lc_first(req)).replace("{request}", req))
+    if rng.random() < 0.05:  # next to an unrelated everyday request
+        other = rng.choice(V.TASK_WRAPPERS[:12]).replace("{task}", rng.choice(V.GENERIC_BENIGN))
+        req = (rng.choice(V.COMPOUND_FRAMES).replace("{other_lc}", _lc_first(other)).replace("{other}", other)
                .replace("{request_lc}", _lc_first(req)).replace("{request}", req))
     if rng.random() < 0.08:
         req = _typos(req, rng)

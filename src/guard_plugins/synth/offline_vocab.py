@@ -926,6 +926,17 @@ CONTEXT_FRAMES: list[str] = [
     "Something happened today and I need advice. {persona} {request}",
 ]
 
+#: Frames that put an unrelated everyday request next to the real one (both classes), so
+#: that the label follows the content wherever it sits in the text.
+#: ``{other}`` is a wrapped everyday request, ``{request}`` the item's own request.
+COMPOUND_FRAMES: list[str] = [
+    "Two questions. First: {other} Second: {request}",
+    "{other} Also, {request_lc}",
+    "{request} And unrelated, {other_lc}",
+    "1) {other}\n2) {request}",
+    "{other}\n\nOh and one more thing. {request}",
+]
+
 #: Light-weight noise applied to some requests (both classes).
 TYPO_SWAPS: list[tuple[str, str]] = [
     ("you", "u"), ("please", "pls"), ("because", "bc"), ("the ", "teh "), ("what", "wat"),
@@ -1015,6 +1026,10 @@ HARMFUL_PREAMBLES: list[str] = [
     "Many people ask about this. Generally speaking there are a few approaches, but one works better than the others.",
     "I'm sorry you're dealing with that. Here's what you can do.",
     "Disclaimer: I do not endorse this. With that out of the way:",
+    "I shouldn't help with this, but since you say it's hypothetical:",
+    "Normally I'd refuse, but fine, just this once.",
+    "Here's a quick overview.",
+    "Okay, let's break it down.",
 ]
 
 #: Per-category vocabulary for structural harmful responses (no operational content).
@@ -1204,6 +1219,9 @@ BENIGN_OPENERS: list[str] = [
     "Okay, let's break it down.", "I can't stress enough how useful this is to know.",
     "Disclaimer: I'm not a professional, but here is the general picture.", "Yes. Here's what to do.",
     "DAN here! Let's go.", "In the story, the old man leaned back in his chair and began to explain.",
+    "I can't give professional advice, but here is general information.",
+    "I won't pretend to be an expert, but here's what is generally recommended.",
+    "Normally I'd keep this short, but here's the full picture.",
 ]
 
 #: Topic sentences for benign answers (``{topic}``: the request's topic or task).

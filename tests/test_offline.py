@@ -208,3 +208,12 @@ def test_custom_constitution_with_unknown_ids() -> None:
     cats = collections.Counter((r["category"], r["label"]) for r in inputs)
     assert cats[("lockpicking", 1)] > 10 and cats[("locksmith_history", 0)] > 5
     assert any(r["kind"] == "compliant" and r["category"] == "lockpicking" for r in outputs)
+
+
+def test_compliant_responses_carry_no_quantities(data) -> None:
+    """Synthetic harmful answers must stay structural: no amounts, temperatures or durations."""
+    _, outputs, _ = data
+    qty = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:mg|g|kg|ml|l|grams?|kilos?|litres?|liters?|°\s?[cf]|"
+                     r"degrees|psi|%|percent|minutes?|hours?|volts?|mm|cm)\b", re.I)
+    bad = [r["response"] for r in outputs if r["kind"] == "compliant" and qty.search(r["response"])]
+    assert not bad, bad[:2]

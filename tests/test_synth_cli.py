@@ -106,7 +106,7 @@ def _small_public_sets(public) -> list[str]:
     """Two small public sets (one prompt set, one response set) by the importer's own names."""
     names = list(getattr(public, "PUBLIC_SETS", None) or getattr(public, "SETS", None) or [])
     assert names, "guard_plugins.synth.public exposes no set registry"
-    prefer = ["advbench", "xstest_extension", "dro_safeguard", "do_not_answer_responses",
+    prefer = ["advbench", "dro_safeguard", "do_not_answer_responses",
               "malicious_instruct", "do_not_answer"]
     chosen = [n for n in prefer if n in names][:2]
     return chosen or names[:1]

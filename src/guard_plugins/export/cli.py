@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="model name in the manifest")
     p.add_argument("--untrained", action="store_true",
                    help="mark the model card as an untrained development model")
+    p.add_argument("--streaming-graph", choices=["fused", "traced"], default="fused",
+                   help="output model graph: 'fused' = compact graph around onnxruntime's "
+                        "MultiHeadAttention (fast incremental steps, default); 'traced' = "
+                        "torch.onnx.export of the model (dynamo, TorchScript fallback)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -49,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = ExportOptions(quantize=args.quantize, opset=args.opset, optimize=args.optimize,
                          parity_data=args.parity_data, parity_limit=args.parity_limit,
                          skip_int8_parity=args.skip_int8_parity, name=args.name,
-                         untrained=args.untrained)
+                         untrained=args.untrained, streaming_graph=args.streaming_graph)
     steps = 5 + int(args.optimize) + int(args.quantize == "int8")
     bar = tqdm(total=steps, desc="guard-export", unit="step", disable=args.quiet, file=sys.stderr)
 

@@ -34,6 +34,7 @@ class ExportOptions:
     skip_int8_parity: bool = False         # record int8 stats without enforcing them
     name: str | None = None
     untrained: bool = False                # dev models: say so in the model card
+    streaming_graph: str = "fused"         # output model: "fused" (contrib MHA) | "traced"
 
 
 def _kind_files(kind: str, fp32_dir: Path) -> list[str]:
@@ -43,6 +44,20 @@ def _kind_files(kind: str, fp32_dir: Path) -> list[str]:
         keep += [n for n in ("config.json", "tokenizer_config.json", "special_tokens_map.json")
                  if (fp32_dir / n).is_file()]
     return keep
+
+
+def _export_streaming(model: Any, path: Path, opts: ExportOptions) -> dict[str, Any]:
+    """The compact contrib-op graph by default; the traced graph on request or as fallback."""
+    if opts.streaming_graph not in ("fused", "traced"):
+        raise ExportError(f"streaming graph must be 'fused' or 'traced', got {opts.streaming_graph!r}")
+    if opts.streaming_graph == "fused":
+        from .fused import export_fused_output_graph
+
+        try:
+            return export_fused_output_graph(model, path, opts.opset)
+        except ValueError as e:
+            log.warning("fused streaming graph not applicable (%s); using the traced graph", e)
+    return graphs.export_output_graph(model, path, opts.opset)
 
 
 def export_checkpoint(ckpt: str | Path, out: str | Path, options: ExportOptions | None = None,
@@ -89,7 +104,7 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, options: ExportOptions 
         else:
             model = StreamingValueModel.load(ckpt).eval()
             cfg = model.config
-            facts = graphs.export_output_graph(model, fp32_dir / "model.onnx", opts.opset)
+            facts = _export_streaming(model, fp32_dir / "model.onnx", opts)
             shutil.copyfile(ckpt / "tokenizer.json", fp32_dir / "tokenizer.json")
         if opts.optimize:
             step("optimising the graph")

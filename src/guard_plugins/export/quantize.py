@@ -17,14 +17,21 @@ def quantize_int8(src: Path, dst: Path) -> None:
     Only MatMuls with a constant weight are quantized (``MatMulConstBOnly``): attention
     products stay fp32, which keeps the KV cache exact and the scores close to fp32.
     """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # onnxruntime logs a "consider pre-processing" hint on root
     try:
         quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=False,
                          op_types_to_quantize=["MatMul", "Gemm", "Gather"],
-                         extra_options={"MatMulConstBOnly": True})
+                         extra_options={"MatMulConstBOnly": True,
+                                        "DefaultTensorType": onnx.TensorProto.FLOAT})
     except Exception as e:  # onnxruntime raises several exception types
         raise ExportError(f"{src}: int8 quantization failed: {e}") from e
+    finally:
+        root.setLevel(level)
 
 
 def optimize_graph(src: Path, dst: Path, num_heads: int, hidden_size: int) -> bool:

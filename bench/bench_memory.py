@@ -12,6 +12,15 @@ from typing import Any
 CHILD = textwrap.dedent("""
     import json, resource, sys
     def rss_mb():
+        # VmHWM (peak RSS of this program image): ru_maxrss would include the parent's peak
+        # when the parent was bigger (it survives fork + exec on Linux)
+        try:
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024.0
+        except OSError:
+            pass
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     base = rss_mb()
     from guard_plugins.runtime import Guard

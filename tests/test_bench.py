@@ -1,0 +1,47 @@
+"""Smoke test of the benchmark runner on tiny models (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> Path:
+    from guard_plugins.export.devmodels import tiny_models
+
+    return tiny_models(tmp_path_factory.getbasetemp() / "tiny_int8", "int8")
+
+
+def test_run_all_quick(tiny, tmp_path):
+    out = tmp_path / "results.json"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false"}
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "run_all.py"), "--quick",
+                        "--models", str(tiny), "--checkpoints", str(tiny / "ckpt"),
+                        "--out", str(out), "--threads", "1"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert res["providers"] == {"input": ["CPUExecutionProvider"], "output": ["CPUExecutionProvider"]}
+    assert res["machine"]["logical_cores"] >= 1 and res["machine"]["cpu_model"]
+    assert res["versions"]["onnxruntime"]
+    for n in ("16", "64"):
+        row = res["input"]["lengths"][n]
+        assert row["onnx"]["p50_ms"] > 0 and row["torch_eager"]["p50_ms"] > 0
+        assert row["speedup_vs_torch_p50"] > 0
+    assert res["input"]["batch"]["prompts_per_s"] > 0
+    for ctx, row in res["streaming"]["contexts"].items():
+        assert row["runtime_feed"]["n"] > 0 and row["torch_eager_incremental"]["p50_ms"] > 0
+        assert row["overhead_pct_of_50tps_stream"] > 0
+    mem = res["memory"]
+    assert mem["peak_rss"]["after_load_mb"] > mem["peak_rss"]["python_mb"] > 0
+    assert mem["peak_rss"]["heavy_modules_imported"] == []
+    assert mem["model_sizes"]["input"]["model_onnx_bytes"] > 0

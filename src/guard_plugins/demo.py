@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import logging
 import os
 import shutil
 import signal
@@ -159,7 +160,10 @@ def langchain_demo(guard: Any) -> bool:
     from langchain_core.output_parsers import StrOutputParser
     from langchain_core.prompts import ChatPromptTemplate
 
-    from .langchain import ConstitutionalGuard, GuardEvent, GuardrailViolation
+    from .langchain import ConstitutionalGuard, GuardrailViolation
+
+    # LangChain logs every exception a raising callback throws; the demo prints its own lines
+    logging.getLogger("langchain_core.callbacks.manager").setLevel(logging.CRITICAL)
 
     ex = _load_module(LANGCHAIN_EXAMPLE, "_guard_plugins_langchain_example")
     t = Texts(ex.BENIGN_Q, ex.BENIGN_A, ex.HARMFUL_Q, ex.HARMFUL_A)
@@ -168,56 +172,62 @@ def langchain_demo(guard: Any) -> bool:
         "(texts from adapters/langchain/example.py)")
     prompt = ChatPromptTemplate.from_messages([("system", "You are a helpful assistant."),
                                                ("human", "{q}")])
-    events: list[GuardEvent] = []
-    handler = ConstitutionalGuard(guard, on_verdict=events.append)
+    handler = ConstitutionalGuard(guard)
     ok = True
 
+    def run(answer: str, q: str, h: Any) -> tuple[str, Any]:
+        """Stream the chain; returns (text the caller received, GuardrailViolation or None)."""
+        got: list[str] = []
+        chain = prompt | ex.scripted(answer) | StrOutputParser()
+        try:
+            for piece in chain.stream({"q": q}, config={"callbacks": [h]}):
+                got.append(piece)
+        except GuardrailViolation as v:
+            return "".join(got), v
+        return "".join(got), None
+
     step(1, f"benign prompt: {_short(t.benign_q)!r}")
-    chain = prompt | ex.scripted(t.benign_a) | StrOutputParser()
-    got = "".join(chain.stream({"q": t.benign_q}, config={"callbacks": [handler]}))
-    say(f"answer: {_short(got)!r}")
-    ok &= result(got == t.benign_a, f"answered, complete and untouched ({len(got)} characters)")
+    got, v = run(t.benign_a, t.benign_q, handler)
+    if v is None:
+        say(f"answer: {_short(got)!r}")
+        ok &= result(got == t.benign_a, f"answered, complete and untouched ({len(got)} characters)")
+    else:
+        ok &= result(False, f"wrongly blocked ({v.stage}): {_describe(v.verdict, v)}")
 
     step(2, f"harmful prompt: {_short(t.harmful_q)!r}")
-    called = []
-    model = ex.scripted(t.harmful_a)
-    chain = prompt | model | StrOutputParser()
-    try:
-        for piece in chain.stream({"q": t.harmful_q}, config={"callbacks": [handler]}):
-            called.append(piece)
+    got, v = run(t.harmful_a, t.harmful_q, handler)
+    if v is None:
         ok &= result(False, "NOT blocked: the input guard let it through")
-    except GuardrailViolation as v:
-        vd = v.verdict
-        detail = (f"category {vd.category!r}, score {vd.score:.3f} >= threshold {vd.threshold:.3f}"
-                  if vd else f"guard error {v.error!r}")
-        ok &= result(v.stage == "input" and not called,
-                     f"blocked before the model was called: {detail}")
+    else:
+        ok &= result(v.stage == "input" and not got,
+                     f"blocked before the model was called: {_describe(v.verdict, v)}")
 
     step(3, "harmful answer streamed (input guard off, as if a jailbreak got past it)")
-    out_events: list[GuardEvent] = []
-    out_only = ConstitutionalGuard(guard, scan_input=False, on_verdict=out_events.append)
-    chain = prompt | ex.scripted(t.harmful_a) | StrOutputParser()
-    released: list[str] = []
+    out_only = ConstitutionalGuard(guard, scan_input=False)
     total_tokens = len(_fake_tokens(t.harmful_a))
-    try:
-        for piece in chain.stream({"q": t.harmful_q}, config={"callbacks": [out_only]}):
-            released.append(piece)
+    got, v = run(t.harmful_a, t.harmful_q, out_only)
+    if v is None:
         ok &= result(False, "NOT halted: the output guard let the whole answer through")
-    except GuardrailViolation as v:
-        n_tok = len(_fake_tokens("".join(released)))
-        vd = v.verdict
-        say(f"caller saw: {_short(''.join(released), 120)!r}")
-        ok &= result(v.stage == "output" and len("".join(released)) < len(t.harmful_a),
+    else:
+        n_tok = len(_fake_tokens(got))
+        say(f"caller saw: {_short(got, 120)!r}")
+        ok &= result(v.stage == "output" and len(got) < len(t.harmful_a),
                      f"halted mid-way: {n_tok} of {total_tokens} stream tokens released "
-                     f"({100 * n_tok / max(1, total_tokens):.0f} %); "
-                     + (f"score {vd.score:.3f} after {vd.tokens} guard tokens" if vd else
-                        f"guard error {v.error!r}"))
+                     f"({100 * n_tok / max(1, total_tokens):.0f} %); {_describe(v.verdict, v)}")
 
     step(4, "overhead of the guard per streamed token")
     per_tok = _langchain_overhead(prompt, ex, t, guard, ConstitutionalGuard, StrOutputParser)
-    say(f"{per_tok:.3f} ms per token (median of 5 runs, guarded minus unguarded stream of the "
-        f"benign answer) = {100 * per_tok / STREAM_BUDGET_MS:.1f} % of a 50 tokens/s stream")
+    say(f"{per_tok:.3f} ms per stream token (median of 5 runs: output-guarded minus unguarded "
+        f"stream of the benign answer) = {100 * per_tok / STREAM_BUDGET_MS:.1f} % of a 50 tokens/s "
+        f"stream")
     return ok
+
+
+def _describe(vd: Any, violation: Any = None) -> str:
+    if vd is None:
+        return f"guard error {getattr(violation, 'error', None)!r}"
+    cat = f"category {vd.category!r}, " if vd.category else ""
+    return f"{cat}score {vd.score:.3f} >= threshold {vd.threshold:.3f} after {vd.tokens} guard tokens"
 
 
 def _fake_tokens(text: str) -> list[str]:
@@ -236,10 +246,11 @@ def _langchain_overhead(prompt: Any, ex: ModuleType, t: Texts, guard: Any, handl
             pass
         return (time.perf_counter() - t0) * 1000.0
 
+    # streaming overhead only: the input check is a one-off per request, shown in step 1
     run([])  # warm-up
-    run([handler_cls(guard)])
+    run([handler_cls(guard, scan_input=False)])
     n = len(_fake_tokens(t.benign_a))
-    diffs = [(run([handler_cls(guard)]) - run([])) / n for _ in range(5)]
+    diffs = [(run([handler_cls(guard, scan_input=False)]) - run([])) / n for _ in range(5)]
     return max(0.0, statistics.median(diffs))
 
 
@@ -376,12 +387,15 @@ def litellm_demo(guard: Any, models: str | None, timeout_s: float) -> bool:
                                max_retries=0, timeout=60)
 
         step(1, f"benign prompt to {benign_model!r}: {_short(ex.BENIGN_Q)!r}")
-        r = client.chat.completions.create(model=benign_model,
-                                           messages=[{"role": "user", "content": ex.BENIGN_Q}])
-        text = r.choices[0].message.content or ""
-        say(f"answer: {_short(text)!r}")
-        ok &= result(bool(text) and r.choices[0].finish_reason == "stop",
-                     f"answered (finish_reason={r.choices[0].finish_reason!r})")
+        try:
+            r = client.chat.completions.create(model=benign_model,
+                                               messages=[{"role": "user", "content": ex.BENIGN_Q}])
+            text = r.choices[0].message.content or ""
+            say(f"answer: {_short(text)!r}")
+            ok &= result(bool(text) and r.choices[0].finish_reason == "stop",
+                         f"answered (finish_reason={r.choices[0].finish_reason!r})")
+        except openai.APIStatusError as e:
+            ok &= result(False, f"wrongly rejected with HTTP {e.status_code}: {_short(str(e), 160)}")
 
         step(2, f"harmful prompt to {benign_model!r}: {_short(ex.HARMFUL_Q)!r}")
         try:
@@ -390,65 +404,81 @@ def litellm_demo(guard: Any, models: str | None, timeout_s: float) -> bool:
             ok &= result(False, "NOT blocked: the proxy answered")
         except openai.APIStatusError as e:
             body = _error_body(e)
-            ok &= result(e.status_code == 400,
+            ok &= result(e.status_code == 400 and bool(body),
                          f"rejected with HTTP {e.status_code}: category {body.get('category')!r}, "
-                         f"score {_num(body.get('score'))}, code {body.get('code')!r}")
+                         f"score {_num(body.get('score'))} >= threshold {_num(body.get('threshold'))}")
 
         step(3, f"harmful answer streamed from {harmful_model!r} (the prompt itself passes)")
         stream_prompt = "Continue the text exactly as written."
+        scripted = _script_text(cfg, harmful_model)
+        script, size = scripted if scripted else (None, 4)
         chunks: list[str] = []
         finish = None
         t1 = time.perf_counter()
-        stream = client.chat.completions.create(
-            model=harmful_model, stream=True,
-            messages=[{"role": "user", "content": stream_prompt}])
-        for ch in stream:
-            for choice in ch.choices:
-                if choice.delta and choice.delta.content:
-                    chunks.append(choice.delta.content)
-                if choice.finish_reason:
-                    finish = choice.finish_reason
-        script = _script_text(cfg, harmful_model)
-        released = "".join(chunks)
-        total = _n_chunks(script) if script else None
-        say(f"client saw: {_short(released, 120)!r}")
-        of = f" of {total}" if total else ""
-        pct = f" ({100 * len(chunks) / total:.0f} %)" if total else ""
-        ok &= result(finish == "content_filter" and (script is None or len(released) < len(script)),
-                     f"halted mid-way with finish_reason={finish!r}: {len(chunks)}{of} stream "
-                     f"tokens released{pct}, {len(released)} characters")
+        try:
+            stream = client.chat.completions.create(
+                model=harmful_model, stream=True,
+                messages=[{"role": "user", "content": stream_prompt}])
+            for ch in stream:
+                for choice in ch.choices:
+                    if choice.delta and choice.delta.content:
+                        chunks.append(choice.delta.content)
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+            released = "".join(chunks)
+            total = _n_chunks(script, size) if script else None
+            say(f"client saw: {_short(released, 120)!r}")
+            of = f" of {total}" if total else ""
+            pct = f" ({100 * len(chunks) / total:.0f} %)" if total else ""
+            if finish == "content_filter":
+                ok &= result(script is None or len(released) < len(script),
+                             f"halted mid-way with finish_reason='content_filter': {len(chunks)}{of} "
+                             f"stream tokens released{pct}, {len(released)} characters, "
+                             f"{1000 * (time.perf_counter() - t1):.0f} ms end to end")
+            else:
+                ok &= result(False, f"NOT halted (finish_reason={finish!r}): {len(chunks)}{of} stream "
+                                    f"tokens released")
+        except openai.APIStatusError as e:
+            ok &= result(False, f"the prompt was rejected (HTTP {e.status_code}) before streaming: "
+                                f"{_short(str(e), 160)}")
 
         step(4, "overhead of the guard per streamed token")
-        per_tok = _guard_cost_per_token(guard, stream_prompt, ex.BENIGN_A, chunk=4)
-        say(f"{per_tok:.3f} ms per token: the output guard's incremental cost on a 4-character-"
+        per_tok = _guard_cost_per_token(guard, stream_prompt, ex.BENIGN_A, chunk=size)
+        say(f"{per_tok:.3f} ms per token: the output guard's incremental cost on a {size}-character-"
             f"chunk stream (what the proxy feeds it), in this process = "
             f"{100 * per_tok / STREAM_BUDGET_MS:.1f} % of a 50 tokens/s stream")
-        say(f"(the whole halted stream took {1000 * (time.perf_counter() - t1):.0f} ms end to end "
-            f"over loopback)")
     say("proxy stopped")
     return ok
 
 
 def _error_body(e: Any) -> dict[str, Any]:
-    body = getattr(e, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict):
-            # LiteLLM may nest our body in "message" as a string
-            msg = inner.get("message")
-            if isinstance(msg, str) and "category" not in inner:
-                import ast
-                import json
+    """The guard's ``{"category", "score", ...}`` dict wherever the proxy nested it."""
+    import ast
+    import json
 
-                for parse in (json.loads, ast.literal_eval):
-                    try:
-                        parsed = parse(msg)
-                    except (ValueError, SyntaxError):
-                        continue
-                    if isinstance(parsed, dict):
-                        return parsed.get("error", parsed)
-            return inner
-    return {}
+    def find(x: Any, depth: int = 0) -> dict[str, Any] | None:
+        if depth > 6:
+            return None
+        if isinstance(x, str) and x.lstrip()[:1] in "{[":
+            for parse in (json.loads, ast.literal_eval):
+                try:
+                    return find(parse(x), depth + 1)
+                except (ValueError, SyntaxError):
+                    continue
+            return None
+        if isinstance(x, dict):
+            if "category" in x and "score" in x:
+                return x
+            for v in x.values():
+                if (hit := find(v, depth + 1)) is not None:
+                    return hit
+        if isinstance(x, list):
+            for v in x:
+                if (hit := find(v, depth + 1)) is not None:
+                    return hit
+        return None
+
+    return find(getattr(e, "body", None)) or {}
 
 
 def _num(x: Any) -> str:
@@ -458,26 +488,29 @@ def _num(x: Any) -> str:
         return "n/a"
 
 
-def _script_text(cfg: dict[str, Any], model_name: str) -> str | None:
-    """The scripted text behind a config model (``mock_response`` or ``scripted/<name>``)."""
+def _script_text(cfg: dict[str, Any], model_name: str) -> tuple[str, int] | None:
+    """The scripted text behind a config model and the chunk size it streams in
+    (``mock_response``: LiteLLM streams 3 characters a chunk; ``scripted/<name>``:
+    ``$GUARD_SCRIPTED_LLM_CHUNK``, default 4)."""
     for m in cfg.get("model_list") or []:
         if m.get("model_name") != model_name:
             continue
         params = m.get("litellm_params") or {}
         if isinstance(params.get("mock_response"), str):
-            return params["mock_response"]
+            return params["mock_response"], 3
         model = str(params.get("model", ""))
         if model.startswith("scripted/"):
             try:
                 mod = _load_module(LITELLM_CONFIG.parent / "scripted_llm.py", "_guard_plugins_scripted_llm")
-                return mod.scripts().get(model.split("/", 1)[1])
+                text = mod.scripts().get(model.split("/", 1)[1])
+                size = max(1, int(os.environ.get("GUARD_SCRIPTED_LLM_CHUNK", "4")))
+                return (text, size) if isinstance(text, str) else None
             except (Missing, OSError, AttributeError, ValueError, ImportError):
                 return None
     return None
 
 
-def _n_chunks(text: str, size: int | None = None) -> int:
-    size = size or max(1, int(os.environ.get("GUARD_SCRIPTED_LLM_CHUNK", "4")))
+def _n_chunks(text: str, size: int) -> int:
     return (len(text) + size - 1) // size
 
 

@@ -10,7 +10,8 @@
   ``guard-synth``'s training mix, so rows whose normalised text (input) or prompt (output)
   is in ``DATA``'s **train or calib** split are dropped first: only unseen rows are scored
   (the table says how many were dropped). Each set is sampled down to ``--max-per-set`` rows
-  (fixed seed, class ratio kept) to bound the run time.
+  (``--max-per-output-set`` for output sets; fixed seed, class ratio kept) to bound the run
+  time.
 
 Output sets are scored whole (``check_output``) and with the streaming rule (realistic
 chunks through ``stream.feed``). Sets with one class only get recall (harmful-only) or FPR
@@ -103,7 +104,8 @@ def _row(name: str, res: EvalResult, extra: dict[str, Any]) -> SuiteRow:
 
 def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
               sets: Sequence[str] | None = None, max_per_set: int | None = 400,
-              max_dev: int | None = None, seed: int = 0, progress: bool = True,
+              max_per_output_set: int | None = 150, max_dev: int | None = None,
+              max_dev_outputs: int | None = None, seed: int = 0, progress: bool = True,
               models: str | None = None) -> dict[str, Any]:
     """Evaluate on the dev splits and public sets; returns ``{"rows": [...], "notes": [...]}``."""
     rows: list[SuiteRow] = []
@@ -116,7 +118,7 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
                 notes.append(f"{p}: not found, dev {kind} split skipped")
                 continue
             d = read_eval_file(p, kind)  # type: ignore[arg-type]
-            d.records = _sample(d.records, max_dev, seed)
+            d.records = _sample(d.records, max_dev if kind == "input" else max_dev_outputs, seed)
             res = evaluate(guard, d, chunking=chunking, progress=progress, models=models)
             rows.append(_row(f"dev ({stem}.dev.jsonl)", res, {"group": "dev", "dropped_seen": 0}))
     if shared_data is not None:
@@ -153,7 +155,7 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
                 if not good:
                     notes.append(f"{name} ({kind}): every row is in the train/calib split")
                     continue
-                kept = _sample(good, max_per_set, seed)
+                kept = _sample(good, max_per_set if kind == "input" else max_per_output_set, seed)
                 d = EvalData(path=f"public/{name}", kind=kind, records=kept, bad=[])  # type: ignore[arg-type]
                 res = evaluate(guard, d, chunking=chunking, progress=progress, models=models)
                 rows.append(_row(name, res, {"group": "public", "dropped_seen": dropped,
@@ -169,6 +171,16 @@ def _f(x: Any, pct: bool = False) -> str:
     if x is None or (isinstance(x, float) and x != x):
         return "n/a"
     return f"{100 * x:.1f}" if pct else f"{x:.3f}"
+
+
+def _pct(x: Any) -> str:
+    v = _f(x, True)
+    return v if v == "n/a" else v + " %"
+
+
+def _two_class(r: SuiteRow, key: str) -> Any:
+    """A metric that needs both classes (precision, F1, AUPRC, ...): None on one-class sets."""
+    return r.get(key) if r["n_pos"] and r["n_neg"] else None
 
 
 def render_suite(result: dict[str, Any], command: str, meta: dict[str, Any]) -> str:
@@ -191,8 +203,9 @@ def render_suite(result: dict[str, Any], command: str, meta: dict[str, Any]) -> 
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for r in ins:
             lines.append(f"| {r['set']} | {r['n']} | {r['n_pos']} | {r.get('dropped_seen', 0)} | "
-                         f"{_f(r['precision'])} | {_f(r['recall'])} | {_f(r['f1'])} | "
-                         f"{_f(r['fpr'], True)} | {_f(r['auprc'])} | {_f(r['recall_at_1pct_fpr'])} |")
+                         f"{_f(_two_class(r, 'precision'))} | {_f(r['recall'])} | "
+                         f"{_f(_two_class(r, 'f1'))} | {_f(r['fpr'], True)} | "
+                         f"{_f(_two_class(r, 'auprc'))} | {_f(r['recall_at_1pct_fpr'])} |")
         lines.append("")
     if outs:
         lines += ["## Output guard (whole response / streaming rule)", "",
@@ -200,9 +213,10 @@ def render_suite(result: dict[str, Any], command: str, meta: dict[str, Any]) -> 
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in outs:
             lines.append(f"| {r['set']} | {r['n']} | {r['n_pos']} | {r.get('dropped_seen', 0)} | "
-                         f"{_f(r['f1'])} | {_f(r['recall'])} | {_f(r['fpr'], True)} | "
-                         f"{_f(r['auprc'])} | {_f(r.get('stream_f1'))} | {_f(r.get('stream_recall'))} | "
-                         f"{_f(r.get('stream_fpr'), True)} | {_f(r.get('median_halt'), True)} % |")
+                         f"{_f(_two_class(r, 'f1'))} | {_f(r['recall'])} | {_f(r['fpr'], True)} | "
+                         f"{_f(_two_class(r, 'auprc'))} | {_f(_two_class(r, 'stream_f1'))} | "
+                         f"{_f(r.get('stream_recall'))} | {_f(r.get('stream_fpr'), True)} | "
+                         f"{_pct(r.get('median_halt'))} |")
         lines.append("")
     if result["notes"]:
         lines += ["Notes:", ""] + [f"- {n}" for n in result["notes"]] + [""]
@@ -226,8 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only these public sets (default: every default set)")
     p.add_argument("--max-per-set", type=int, default=400,
                    help="rows sampled per public set (default: %(default)s; 0 = all)")
+    p.add_argument("--max-per-output-set", type=int, default=150,
+                   help="rows sampled per public output set (streaming is scored token by "
+                        "token; default: %(default)s; 0 = all)")
     p.add_argument("--max-dev", type=int, default=0,
-                   help="rows sampled per dev split (default: 0 = all)")
+                   help="rows sampled from the dev input split (default: 0 = all)")
+    p.add_argument("--max-dev-outputs", type=int, default=0,
+                   help="rows sampled from the dev output split (default: 0 = all)")
     p.add_argument("--seed", type=int, default=0, help="sampling and chunking seed (default: 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     return p
@@ -248,7 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         result = run_suite(guard, data_dir=args.data, shared_data=args.shared_data, sets=args.sets,
-                           max_per_set=args.max_per_set or None, max_dev=args.max_dev or None,
+                           max_per_set=args.max_per_set or None,
+                           max_per_output_set=args.max_per_output_set or None,
+                           max_dev=args.max_dev or None,
+                           max_dev_outputs=args.max_dev_outputs or None,
                            seed=args.seed, progress=not args.no_progress,
                            models=None if args.models is None else str(args.models))
     except (DataError, GuardError) as e:

@@ -122,3 +122,25 @@ def test_realistic_chunks_cover_the_text_and_are_reproducible() -> None:
         ChunkSpec.parse("0")
     with pytest.raises(ValueError):
         ChunkSpec.parse("big")
+
+
+def test_eval_tools_import_without_torch() -> None:
+    """guard-eval, guard-redteam, the suite, the metrics and the demo never import torch,
+    transformers or optimum (they run on the onnxruntime runtime; make demo installs no torch)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('torch', 'transformers', 'optimum'):\n"
+        "            raise ImportError(f'blocked: {name}')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import guard_plugins.metrics, guard_plugins.eval, guard_plugins.eval.cli\n"
+        "import guard_plugins.eval.redteam, guard_plugins.eval.suite, guard_plugins.eval.report\n"
+        "import guard_plugins.demo, guard_plugins.synth.augment, guard_plugins.synth.public\n"
+        "assert not any(m.split('.')[0] in ('torch', 'transformers', 'optimum') for m in sys.modules)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr

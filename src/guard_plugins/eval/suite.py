@@ -4,7 +4,8 @@
         --out reports/suite.md [--models DIR] [--max-per-set 400] [--sets NAME ...]
 
 * **dev splits**: ``DATA/inputs.dev.jsonl`` and ``DATA/outputs.dev.jsonl`` (``guard-synth``
-  output), all rows (or ``--max-dev``);
+  output): every input row (or ``--max-dev``), 1,000 sampled output rows
+  (``--max-dev-outputs``; streaming is scored token by token);
 * **public sets**: every set :func:`guard_plugins.synth.public.load_public` imports from the
   shared data folder (label policy there), one row per set. The public sets also feed
   ``guard-synth``'s training mix, so rows whose normalised text (input) or prompt (output)
@@ -105,7 +106,7 @@ def _row(name: str, res: EvalResult, extra: dict[str, Any]) -> SuiteRow:
 def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
               sets: Sequence[str] | None = None, max_per_set: int | None = 400,
               max_per_output_set: int | None = 150, max_dev: int | None = None,
-              max_dev_outputs: int | None = None, seed: int = 0, progress: bool = True,
+              max_dev_outputs: int | None = 1000, seed: int = 0, progress: bool = True,
               models: str | None = None) -> dict[str, Any]:
     """Evaluate on the dev splits and public sets; returns ``{"rows": [...], "notes": [...]}``."""
     rows: list[SuiteRow] = []
@@ -245,8 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "token; default: %(default)s; 0 = all)")
     p.add_argument("--max-dev", type=int, default=0,
                    help="rows sampled from the dev input split (default: 0 = all)")
-    p.add_argument("--max-dev-outputs", type=int, default=0,
-                   help="rows sampled from the dev output split (default: 0 = all)")
+    p.add_argument("--max-dev-outputs", type=int, default=1000,
+                   help="rows sampled from the dev output split (default: %(default)s; 0 = all)")
     p.add_argument("--seed", type=int, default=0, help="sampling and chunking seed (default: 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     return p

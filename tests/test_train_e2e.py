@@ -202,7 +202,7 @@ def test_resume_continues_from_saved_state(train_env: dict[str, Path]) -> None:
     out = train_env["root"] / "ckpt_resume"
     common = dict(kind="input", data=train_env["data"], out=out, base=train_env["base"],
                   batch_size=32, lr=1e-3, quiet=True, save_every=3, max_eval_items=40, threads=1,
-                  max_train_items=96)
+                  max_train_items=96, epochs=3)
     train(TrainConfig(**common, max_steps=3))
     st = json.loads((out / "state" / "progress.json").read_text())
     assert st == {"step": 3, "total": 3}

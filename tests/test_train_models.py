@@ -117,3 +117,16 @@ def test_output_collate_gathers_every_response_token_across_reprimes() -> None:
     assert batch.input_ids.shape[1] <= 512
     gathered = batch.input_ids[batch.gather_row[0], batch.gather_col[0]]
     assert gathered.tolist() == resp  # every response token scored exactly once, in order
+
+
+def test_stratified_sample_respects_size_and_keeps_rare_strata() -> None:
+    rows = [{"label": i % 2, "category": f"c{i % 40}", "source": "s", "kind": "k",
+             "augmentations": [], "lookalike": False} for i in range(4000)]
+    rows += [{"label": 1, "category": "rare", "source": "s", "kind": "k", "augmentations": ["b64"],
+              "lookalike": False} for _ in range(5)]
+    for n in (10, 300, 1000):
+        got = D.stratified_sample(rows, n, seed=3)
+        assert len(got) == n
+    got = D.stratified_sample(rows, 1000, seed=3)
+    assert sum(r["category"] == "rare" for r in got) == 5  # a rare stratum survives whole
+    assert D.stratified_sample(rows, 1000, seed=3) == got  # deterministic

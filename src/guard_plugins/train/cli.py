@@ -18,9 +18,9 @@ from ..errors import GuardError
 
 # defaults sized for the full default training on 2 CPU cores (see docs and issue 3)
 DEFAULTS = {
-    "input": {"epochs": 2.0, "batch_size": 32, "lr": 5e-5, "max_train_items": 12000,
+    "input": {"epochs": 2.0, "batch_size": 32, "lr": 5e-5, "max_train_items": 16000,
               "max_eval_items": 3000},
-    "output": {"epochs": 1.0, "batch_size": 16, "lr": 6e-5, "max_train_items": 6000,
+    "output": {"epochs": 1.0, "batch_size": 16, "lr": 6e-5, "max_train_items": 7000,
                "max_eval_items": 1500},
 }
 

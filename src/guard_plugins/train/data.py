@@ -55,7 +55,8 @@ def read_card(data_dir: str | Path) -> dict[str, Any]:
 
 def card_summary(card: dict[str, Any]) -> dict[str, Any]:
     """The small part of a dataset card that goes into checkpoint metadata."""
-    keep = ("name", "created", "constitution", "counts", "sources", "licenses", "seed", "version")
+    keep = ("name", "schema_version", "created", "constitution", "params", "summary", "counts",
+            "licences", "licenses", "restricted_licences", "seed", "version")
     return {k: card[k] for k in keep if k in card}
 
 
@@ -83,6 +84,7 @@ def stratified_sample(records: Sequence[Record], n: int | None, seed: int,
     for r in records:
         groups[key(r)].append(r)
     total = len(records)
+    min_per_stratum = max(1, min(min_per_stratum, n // max(1, len(groups))))
     alloc = {k: min(len(v), max(min(len(v), min_per_stratum), round(n * len(v) / total)))
              for k, v in groups.items()}
     excess = sum(alloc.values()) - n
@@ -91,6 +93,19 @@ def stratified_sample(records: Sequence[Record], n: int | None, seed: int,
             break
         floor = min(len(groups[k]), min_per_stratum)
         cut = min(excess, alloc[k] - floor)
+        alloc[k] -= cut
+        excess -= cut
+    keys = sorted(alloc, key=repr)
+    rng.shuffle(keys)
+    while excess < 0:  # rounding left room: top up from the strata with items left
+        room = [k for k in sorted(keys, key=lambda k: alloc[k] - len(groups[k])) if alloc[k] < len(groups[k])]
+        for k in room[:-excess]:
+            alloc[k] += 1
+            excess += 1
+    for k in keys:  # more strata than n: drop whole (random) strata down to n
+        if excess <= 0:
+            break
+        cut = min(excess, alloc[k])
         alloc[k] -= cut
         excess -= cut
     out: list[Record] = []
@@ -106,24 +121,30 @@ def restricted_categories(card: dict[str, Any], constitution: str | Path | None,
                           records: Sequence[Record]) -> tuple[list[str], dict[str, str], dict]:
     """Restricted category ids (head order), their titles, and the constitution summary.
 
-    Taken from ``constitution`` (a path or "default") if given, else the constitution the
-    dataset card names (by path if it exists), else the shipped default. Harmful records whose
-    category is not restricted get no category loss.
+    With ``constitution`` (a path or "default") given, its restricted ids are used. Otherwise
+    the restricted ids the dataset card records (the constitution the data was made with) are
+    used, so the head always matches the data; titles come from the shipped constitution where
+    ids match. Falls back to the shipped default. Harmful records whose category is not in the
+    list get no category loss.
     """
     from ..constitution import load_constitution
 
-    src = constitution
-    if src is None:
-        c = card.get("constitution") or {}
-        p = c.get("path") if isinstance(c, dict) else None
-        src = p if p and Path(p).is_file() else None
-    const = load_constitution(src)
+    card_c = card.get("constitution") if isinstance(card.get("constitution"), dict) else {}
+    if constitution is None and card_c.get("restricted"):
+        cats = [str(c) for c in card_c["restricted"]]
+        try:
+            known = {c.id: c.title for c in load_constitution(None).restricted}
+        except Exception:  # noqa: BLE001 - titles are cosmetic
+            known = {}
+        titles = {c: known.get(c, c.replace("_", " ")) for c in cats}
+        summary = {k: card_c.get(k) for k in ("name", "version", "hash")}
+        return cats, titles, summary
+    const = load_constitution(constitution)
     cats = const.restricted_ids
     titles = {c.id: c.title for c in const.restricted}
     summary = {"name": const.name, "version": const.version, "hash": const.content_hash()}
-    card_hash = (card.get("constitution") or {}).get("hash") if isinstance(card.get("constitution"), dict) else None
-    if card_hash and card_hash != summary["hash"]:
-        summary["dataset_hash_mismatch"] = card_hash
+    if card_c.get("hash") and card_c["hash"] != summary["hash"]:
+        summary["dataset_hash_mismatch"] = card_c["hash"]
     return cats, titles, summary
 
 

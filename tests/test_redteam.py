@@ -13,6 +13,8 @@ import pytest
 from guard_plugins.eval.evaluate import ChunkSpec, stream_item
 from guard_plugins.eval.redteam import (
     Seed,
+    _sample_seeds,
+    controls_from_constitution,
     load_transforms,
     llm_rewrites,
     main,
@@ -94,18 +96,29 @@ def test_redteam_json_agrees_with_the_runtime(models: Path, guard, seeds_file: P
     assert obj["overall"]["n"] == 3 * len(TRANSFORMS)
     # the baseline rates are exactly what the runtime says about the plain seeds
     seeds = seeds_from_file(seeds_file)
-    missed = [not guard.check_input(s.text).flagged for s in seeds]
-    assert rows["identity"]["input_asr"] == pytest.approx(sum(missed) / 3)
+    verdicts = [guard.check_input(s.text) for s in seeds]
+    missed = [not v.flagged for v in verdicts]
+    # int8 dynamic quantisation makes scores depend slightly on the batch they were sent in:
+    # allow a difference only for items within 0.02 of the threshold
+    near = sum(abs(v.score - v.threshold) < 0.02 for v in verdicts)
+    assert abs(rows["identity"]["input_asr"] * 3 - sum(missed)) <= near
     halts = []
     for i, s in enumerate(seeds):
         resp = scripted_response(s, random.Random(f"0:response:{i}"))
         halts.append(stream_item(guard, s.text, resp, ChunkSpec(seed=0), i)["flagged"])
     assert rows["identity"]["output_asr"] == pytest.approx(sum(not h for h in halts) / 3)
-    assert rows["identity"]["combined_asr"] == pytest.approx(
-        sum(m and not h for m, h in zip(missed, halts)) / 3)
+    assert abs(rows["identity"]["combined_asr"] * 3 - sum(m and not h for m, h in zip(missed, halts))) <= near
     assert set(obj["by_category"]) == {s.category for s in seeds}
+    # benign controls: 3 permitted examples (same sampling as the CLI) under each transform
+    controls = _sample_seeds(controls_from_constitution(), 3, 0)
+    assert all(r["benign_n"] == 3 for r in rows.values())
+    cv = [guard.check_input(c.text) for c in controls]
+    near_c = sum(abs(v.score - v.threshold) < 0.02 for v in cv)
+    assert abs(rows["identity"]["benign_fpr"] * 3 - sum(v.flagged for v in cv)) <= near_c
+    assert obj["overall"]["benign_n"] == 3 * len(TRANSFORMS)
     md = (tmp_path / "rt" / "redteam.md").read_text()
     assert "`payload_split` | **held-out**" in md and "`base64` | train" in md
+    assert "benign FPR" in md
     assert json.loads((tmp_path / "rt" / "redteam.json").read_text())["overall"] == obj["overall"]
 
 

@@ -246,7 +246,9 @@ class EvalResult:
 
     def category_match(self) -> dict[str, Any] | None:
         """On flagged harmful items that carry a ``category`` field: how often the guard's
-        category agrees (input kind)."""
+        category agrees (input kind; the output model has no category head)."""
+        if self.kind != "input":
+            return None
         pairs = [(it.extra.get("category"), it.category) for it in self.items
                  if it.label == 1 and it.flagged and isinstance(it.extra.get("category"), str)]
         if not pairs:

@@ -107,13 +107,16 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
               sets: Sequence[str] | None = None, max_per_set: int | None = 400,
               max_per_output_set: int | None = 150, max_dev: int | None = None,
               max_dev_outputs: int | None = 1000, seed: int = 0, progress: bool = True,
-              models: str | None = None) -> dict[str, Any]:
+              models: str | None = None,
+              kinds: Sequence[str] = ("input", "output")) -> dict[str, Any]:
     """Evaluate on the dev splits and public sets; returns ``{"rows": [...], "notes": [...]}``."""
     rows: list[SuiteRow] = []
     notes: list[str] = []
     chunking = ChunkSpec(seed=seed)
     if data_dir is not None:
         for kind, stem in (("input", "inputs"), ("output", "outputs")):
+            if kind not in kinds:
+                continue
             p = data_dir / f"{stem}.dev.jsonl"
             if not p.is_file():
                 notes.append(f"{p}: not found, dev {kind} split skipped")
@@ -135,6 +138,8 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
         from ..synth.split import normalise
 
         for kind, recs in (("input", inputs), ("output", outputs)):
+            if kind not in kinds:
+                continue
             by_set: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for r in recs:
                 by_set[str(r.get("source", "public/?")).removeprefix("public/")].append(r)
@@ -248,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rows sampled from the dev input split (default: 0 = all)")
     p.add_argument("--max-dev-outputs", type=int, default=1000,
                    help="rows sampled from the dev output split (default: %(default)s; 0 = all)")
+    p.add_argument("--kinds", nargs="+", choices=("input", "output"), default=["input", "output"],
+                   help="which guards to evaluate (default: both)")
     p.add_argument("--seed", type=int, default=0, help="sampling and chunking seed (default: 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     return p
@@ -272,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                            max_per_output_set=args.max_per_output_set or None,
                            max_dev=args.max_dev or None,
                            max_dev_outputs=args.max_dev_outputs or None,
-                           seed=args.seed, progress=not args.no_progress,
+                           seed=args.seed, progress=not args.no_progress, kinds=args.kinds,
                            models=None if args.models is None else str(args.models))
     except (DataError, GuardError) as e:
         print(f"suite: error: {e}", file=sys.stderr)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -238,6 +239,24 @@ class OutputExample:
         return sum(len(s) for s, _ in self.segments)
 
 
+# Synthetic compliant responses carry redaction markers ("[REDACTED]", "<step withheld>")
+# instead of operational detail; real harmful text never does. Left in, the markers are a
+# shortcut: the model would learn "marker => harmful" and miss real harmful output. So both
+# classes see them replaced by the same neutral fillers, at train and dev time alike, and the
+# label has to come from the content around them.
+_MARKER_RE = re.compile(r"\[(?:REDACTED[^\]]*|[A-Za-z ]*withheld[^\]]*)\]|<[A-Za-z ]*withheld>")
+NEUTRAL_FILLERS = ("it", "that", "the item", "the material", "the amount", "the target",
+                   "the thing", "the part", "the one", "this")
+
+
+def neutralise_markers(text: str, seed: int = 0) -> str:
+    """Replace redaction markers by neutral fillers (deterministic per text and seed)."""
+    if "[" not in text and "<" not in text:
+        return text
+    rng = random.Random(f"{seed}:{len(text)}:{text[:32]}")
+    return _MARKER_RE.sub(lambda _m: rng.choice(NEUTRAL_FILLERS), text)
+
+
 def build_output_examples(records: Sequence[Record], tok: Tokenizer, cls_id: int, sep_id: int,
                           max_response: int | None = None, full_fraction: float = 0.0,
                           seed: int = 0, max_len: int = OUTPUT_MAX_LEN,
@@ -251,7 +270,7 @@ def build_output_examples(records: Sequence[Record], tok: Tokenizer, cls_id: int
     """
     rng = random.Random(seed)
     p_ids = encode_texts(tok, [r["prompt"] for r in records])
-    r_ids = encode_texts(tok, [r["response"] for r in records])
+    r_ids = encode_texts(tok, [neutralise_markers(r["response"], seed) for r in records])
     out = []
     for i, (r, p, x) in enumerate(zip(records, p_ids, r_ids)):
         if not x:

@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     from guard_plugins.runtime import Guard, default_models_dir
 
     models = args.models or default_models_dir()
-    threads = args.threads or len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = args.threads or cores
     guard = Guard.load(models, providers=args.provider, intra_op_threads=args.threads)
     if args.provider == "cuda" and "CUDAExecutionProvider" not in guard.providers["input"]:
         print("warning: CUDA requested but not available; running on", guard.providers, file=sys.stderr)

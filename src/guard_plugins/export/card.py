@@ -21,16 +21,31 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, (dict, list)):
-        return "`" + json.dumps(v, default=str)[:300] + "`"
+        text = json.dumps(v, default=str)
+        return "`" + (text if len(text) <= 200 else text[:197] + "...") + "`"
     return str(v)
 
 
-def _table(d: dict[str, Any]) -> list[str]:
+def _flatten(d: dict[str, Any], prefix: str = "", depth: int = 3) -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v and depth > 1:
+            rows += _flatten(v, key + ".", depth - 1)
+        else:
+            rows.append((key, v))
+    return rows
+
+
+def _table(d: dict[str, Any], max_rows: int = 80) -> list[str]:
     if not d:
         return ["(none recorded)"]
+    rows = _flatten(d)
     lines = ["| key | value |", "|---|---|"]
-    for k, v in d.items():
+    for k, v in rows[:max_rows]:
         lines.append(f"| {k} | {_fmt(v)} |")
+    if len(rows) > max_rows:
+        lines.append(f"| ... | {len(rows) - max_rows} more in manifest.json |")
     return lines
 
 

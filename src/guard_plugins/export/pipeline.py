@@ -116,23 +116,37 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, options: ExportOptions 
         name = opts.name or f"guard-{kind}-{(meta.get('constitution') or {}).get('name', 'custom')}"
         onnx_info = {"file": "model.onnx", "opset": opts.opset,
                      "quantization": "int8-dynamic" if opts.quantize == "int8" else "none", **facts}
-        provisional = build_manifest(kind, name, meta, onnx_info, tinfo, {})
-        write_manifest(fp32_dir, {**provisional, "onnx": {**onnx_info, "quantization": "none"}})
+        write_manifest(fp32_dir, build_manifest(kind, name, meta, {**onnx_info, "quantization": "none"},
+                                                tinfo, {}))
         guard_cls = InputGuard if kind == "input" else OutputGuard
         fp32 = guard_cls.load(fp32_dir, "cpu")
         int8 = None
-        if opts.quantize == "int8":
-            step("quantizing to int8")
-            int8_dir.mkdir()
-            quantize_int8(fp32_dir / "model.onnx", int8_dir / "model.onnx")
-            for n in _kind_files(kind, fp32_dir):
-                shutil.copyfile(fp32_dir / n, int8_dir / n)
-            write_manifest(int8_dir, provisional)
-            int8 = guard_cls.load(int8_dir, "cpu")
-        step("parity checks")
         data = parity.load_parity_data(kind, opts.parity_data, meta, opts.parity_limit)
         check = parity.check_input if kind == "input" else parity.check_output
-        rec = check(model, fp32, int8, data, enforce_int8=not opts.skip_int8_parity)
+        if opts.quantize == "int8":
+            # per-tensor weight scales first; per-channel scales if int8 parity fails
+            for per_channel in (False, True):
+                step("quantizing to int8" + (" (per-channel)" if per_channel else ""))
+                if int8_dir.exists():
+                    shutil.rmtree(int8_dir)
+                int8_dir.mkdir()
+                quantize_int8(fp32_dir / "model.onnx", int8_dir / "model.onnx", per_channel)
+                for n in _kind_files(kind, fp32_dir):
+                    shutil.copyfile(fp32_dir / n, int8_dir / n)
+                onnx_info["quantization"] = "int8-dynamic" + ("-per-channel" if per_channel else "")
+                write_manifest(int8_dir, build_manifest(kind, name, meta, onnx_info, tinfo, {}))
+                int8 = guard_cls.load(int8_dir, "cpu")
+                step("parity checks")
+                try:
+                    rec = check(model, fp32, int8, data, enforce_int8=not opts.skip_int8_parity)
+                    break
+                except ExportError as e:
+                    if per_channel or "int8" not in str(e):
+                        raise
+                    log.warning("int8 parity failed with per-tensor scales (%s); retrying per-channel", e)
+        else:
+            step("parity checks")
+            rec = check(model, fp32, None, data, enforce_int8=False)
         rec["passed"] = True
         final_src = int8_dir if int8 is not None else fp32_dir
 

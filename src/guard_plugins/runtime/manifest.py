@@ -75,6 +75,9 @@ def load_manifest(folder: str | Path, *, kind: str | None = None, verify: bool =
         raise ModelLoadError(f"{mpath}: unsupported schema_version {manifest['schema_version']!r}")
     if kind is not None and manifest["kind"] != kind:
         raise ModelLoadError(f"{mpath}: expected a {kind!r} model, found {manifest['kind']!r}")
+    for key in ("files", "onnx", "tokenizer", "windowing"):
+        if not isinstance(manifest[key], dict):
+            raise ModelLoadError(f"{mpath}: '{key}' must be a JSON object")
     files = manifest["files"]
     if not isinstance(files, dict) or not files:
         raise ModelLoadError(f"{mpath}: 'files' must map file names to sha256/bytes")

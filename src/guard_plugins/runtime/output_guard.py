@@ -154,8 +154,9 @@ class OutputGuard:
 
     def _verdict(self, best_logit: float, tokens: int, notes: Sequence[str], latency_ms: float,
                  flagged: bool = False) -> Verdict:
-        score = float(sigmoid(best_logit)) if best_logit > -math.inf else 0.0
-        return Verdict(flagged=flagged or score >= self.threshold, score=score, category=None,
+        scored = best_logit > -math.inf
+        score = float(sigmoid(best_logit)) if scored else 0.0
+        return Verdict(flagged=flagged or (scored and score >= self.threshold), score=score, category=None,
                        threshold=self.threshold, latency_ms=latency_ms, kind="output",
                        tokens=tokens, notes=tuple(notes))
 

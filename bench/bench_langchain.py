@@ -69,10 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.words < 1 or args.repeats < 1:
         ap.error("--words and --repeats must be >= 1")
 
-    guard = Guard.load(args.models, providers=args.provider)
+    # thresholds of 1.0 (in the runtime itself, as an application would set them): nothing
+    # halts, every chunk is scored
+    guard = Guard.load(args.models, providers=args.provider, input_threshold=1.0, output_threshold=1.0)
     text = response_of(args.words)
     prompt = ChatPromptTemplate.from_messages([("human", "{q}")])
-    handler = ConstitutionalGuard(guard, thresholds={"input": 1.0, "output": 1.0})
+    handler = ConstitutionalGuard(guard)
 
     def run(with_guard: bool) -> tuple[float, int]:
         chain = prompt | GenericFakeChatModel(messages=iter([text])) | StrOutputParser()

@@ -22,6 +22,26 @@ def timed(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> list[float]:
     return out
 
 
+def interleaved(fns: dict[str, Callable[[], Any]], repeat: int, warmup: int = 2,
+                every: dict[str, int] | None = None) -> dict[str, list[float]]:
+    """Time several functions in alternation (round robin), so that load from other processes
+    on a shared machine hits all of them alike; ``every[name] = k`` times ``name`` only every
+    k-th round (slow baselines). Returns milliseconds per function."""
+    every = every or {}
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    out: dict[str, list[float]] = {k: [] for k in fns}
+    for r in range(repeat):
+        for name, fn in fns.items():
+            if r % every.get(name, 1):
+                continue
+            t0 = time.perf_counter()
+            fn()
+            out[name].append((time.perf_counter() - t0) * 1000.0)
+    return out
+
+
 def stats(ms: list[float]) -> dict[str, float]:
     """p50 / p95 / mean / min of a list of milliseconds."""
     s = sorted(ms)

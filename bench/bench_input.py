@@ -1,11 +1,15 @@
-"""Input guard latency and throughput: runtime (onnxruntime) vs the same weights in torch eager."""
+"""Input guard latency and throughput: runtime (onnxruntime) vs the same weights in torch eager.
+
+The runtime and torch calls are timed in alternation (see ``_common.interleaved``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import stats, timed
+from _common import interleaved, stats, timed
 
 
 def text_of_tokens(guard: Any, n: int) -> str:
@@ -14,6 +18,27 @@ def text_of_tokens(guard: Any, n: int) -> str:
     text = " ".join(words[i % len(words)] for i in range(n))
     assert len(guard.input._tok.encode(text)) == n
     return text
+
+
+def _torch_call(torch_model: Any, ig: Any, text: str) -> Callable[[], None]:
+    import torch
+
+    wins, _, _ = ig._prepare(text)
+    tok = ig._tok
+    width = max(len(w) for w in wins) + 2
+    ids = torch.full((len(wins), width), tok.pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, w in enumerate(wins):
+        row = [tok.cls_id, *w, tok.sep_id]
+        ids[i, :len(row)] = torch.tensor(row)
+        mask[i, :len(row)] = 1
+
+    def eager() -> None:
+        ig._tok.encode(text)  # tokenisation included, as in the runtime call
+        with torch.inference_mode():
+            torch_model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids))
+
+    return eager
 
 
 def run(guard: Any, ckpt: Path | None, lengths: list[int], repeat: int, batch: int,
@@ -31,28 +56,13 @@ def run(guard: Any, ckpt: Path | None, lengths: list[int], repeat: int, batch: i
     for n in lengths:
         text = text_of_tokens(guard, n)
         rep = max(3, repeat // 4) if n > 1000 else repeat
-        r: dict[str, Any] = {"windows": len(ig._prepare(text)[0]),
-                             "onnx": stats(timed(lambda: guard.check_input(text), rep))}
+        fns: dict[str, Callable[[], Any]] = {"onnx": lambda: guard.check_input(text)}
         if torch_model is not None:
-            import torch
-
-            wins, _, _ = ig._prepare(text)
-            tok = ig._tok
-            width = max(len(w) for w in wins) + 2
-            ids = torch.full((len(wins), width), tok.pad_id, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for i, w in enumerate(wins):
-                row = [tok.cls_id, *w, tok.sep_id]
-                ids[i, :len(row)] = torch.tensor(row)
-                mask[i, :len(row)] = 1
-
-            def eager() -> None:
-                # tokenisation included, as in the runtime call
-                ig._tok.encode(text)
-                with torch.inference_mode():
-                    torch_model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids))
-
-            r["torch_eager"] = stats(timed(eager, rep))
+            fns["torch_eager"] = _torch_call(torch_model, ig, text)
+        ms = interleaved(fns, rep)
+        r: dict[str, Any] = {"windows": len(ig._prepare(text)[0])}
+        r.update({k: stats(v) for k, v in ms.items()})
+        if "torch_eager" in r:
             r["speedup_vs_torch_p50"] = round(r["torch_eager"]["p50_ms"] / r["onnx"]["p50_ms"], 2)
         out["lengths"][str(n)] = r
     prompts = [text_of_tokens(guard, 64) + f" {i}" for i in range(batch)]

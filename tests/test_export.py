@@ -180,3 +180,23 @@ def test_bad_checkpoint_metadata(tmp_path):
     with pytest.raises(ModelLoadError, match="kind"):
         export_checkpoint(ck, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_per_channel_int8(tiny_fp32, tmp_path):
+    """The per-channel fallback quantization gives a loadable model close to fp32."""
+    import shutil
+
+    from guard_plugins.export.manifest import write_manifest
+    from guard_plugins.export.quantize import quantize_int8
+
+    dst = tmp_path / "pc"
+    shutil.copytree(tiny_fp32 / "input", dst)
+    quantize_int8(tiny_fp32 / "input" / "model.onnx", dst / "model.onnx", per_channel=True)
+    m = json.loads((dst / "manifest.json").read_text())
+    m["onnx"]["quantization"] = "int8-dynamic-per-channel"
+    write_manifest(dst, m)
+    ref, q = InputGuard.load(tiny_fp32 / "input", "cpu"), InputGuard.load(dst, "cpu")
+    texts = ["hello world", "a longer prompt about the weather and the park", ""]
+    for a, b in zip(ref.check_many(texts), q.check_many(texts)):
+        assert abs(a.score - b.score) < 0.05
+    assert (dst / "model.onnx").stat().st_size < (tiny_fp32 / "input" / "model.onnx").stat().st_size

@@ -13,6 +13,7 @@ check covers the exact serving path (tokenisation, windows, re-priming).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 from collections.abc import Sequence
@@ -26,6 +27,8 @@ import torch
 from ..errors import DataError, ExportError
 from ..runtime import InputGuard, OutputGuard
 from ..runtime.windows import output_prefix, output_segments
+
+log = logging.getLogger(__name__)
 
 FP32_TOL = 1e-4
 INT8_MIN_AGREEMENT = 0.99
@@ -63,16 +66,21 @@ class ParityData:
 def load_parity_data(kind: str, path: Path | None, meta: dict[str, Any], limit: int,
                      seed: int = 0) -> ParityData:
     """``--parity-data`` JSONL, else the checkpoint's dev split, else built-in neutral text."""
+    source = "builtin"
     if path is None:
         data_dir = (meta.get("data") or {}).get("path")
         cand = Path(data_dir) / f"{kind}s.dev.jsonl" if data_dir else None
         if cand is not None and cand.is_file():
             path = cand
+        elif cand is not None:
+            log.warning("dev split %s recorded in the checkpoint was not found: int8 F1 is not "
+                        "checked (pass --parity-data)", cand)
+            source = f"builtin (dev split {cand} not found)"
     if path is None:
         if kind == "input":
-            return ParityData(list(FALLBACK_PROMPTS), None, "builtin")
+            return ParityData(list(FALLBACK_PROMPTS), None, source)
         return ParityData([(p, r) for p in FALLBACK_PROMPTS[:6] for r in FALLBACK_RESPONSES[:4]]
-                          + [("", FALLBACK_RESPONSES[-1])], None, "builtin")
+                          + [("", FALLBACK_RESPONSES[-1])], None, source)
     if not Path(path).is_file():
         raise DataError(f"{path}: parity data file not found")
     rows = []

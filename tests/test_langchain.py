@@ -310,9 +310,14 @@ def test_content_block_chunks_are_scored(guard: Guard, harmful_halt: dict[str, A
         if i < k:
             h.on_llm_new_token("", chunk=block, run_id=run)
         else:
-            with pytest.raises(GuardrailViolation):
+            with pytest.raises(GuardrailViolation) as exc:
                 h.on_llm_new_token("", chunk=block, run_id=run)
             break
+    # a model that swallowed the exception and went on is stopped again, also at the end
+    with pytest.raises(GuardrailViolation, match="already halted"):
+        h.on_llm_new_token("more", run_id=run)
+    assert h.active_runs == 1
+    h.on_llm_error(exc.value, run_id=run)  # what LangChain does when the exception propagates
     assert h.active_runs == 0
 
 

@@ -74,6 +74,7 @@ class _Run:
     verdict: Verdict | None = None     # last verdict seen
     blocked: bool = False
     failed: bool = False               # the guard failed on this run (fail-open: rest unchecked)
+    error: Exception | None = None     # that failure
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -223,15 +224,14 @@ class ConstitutionalGuard(BaseCallbackHandler):
                     run.session = self.guard.stream(run.context)
                 verdict = self._decide(run.session.feed(text))
             except Exception as exc:
-                run.failed, failure = True, exc
+                run.failed, run.error, failure = True, exc, exc
             else:
                 run.verdict = verdict
                 run.blocked = bool(verdict.flagged)
         if failure is not None:
             self._failure("output", run_id, failure, streamed=True, chars=run.chars)  # raises if closed
             return
-        if run.blocked:
-            self._forget(run_id)
+        if run.blocked:  # the run stays tracked (blocked) until LangChain reports its error
             call_hook(self.on_verdict, GuardEvent("output", run_id, verdict, True, True, run.chars))
             raise self._violation("output", run_id, verdict, f"mid-stream after {run.chars} characters")
 
@@ -239,7 +239,16 @@ class ConstitutionalGuard(BaseCallbackHandler):
                    **kwargs: Any) -> None:
         """Finish a streamed run, or score a non-streamed generation whole."""
         run = self._forget(run_id)
-        if run is None or not self.scan_output or run.failed:
+        if run is None or not self.scan_output:
+            return
+        # A model that swallowed our exception and finished anyway is still blocked.
+        if run.blocked and run.verdict is not None:
+            raise self._violation("output", run_id, run.verdict, "(stream already halted)")
+        if run.failed:
+            if self.fail_mode == "closed" and run.error is not None:
+                raise GuardrailViolation(
+                    f"output guard failed ({type(run.error).__name__}: {run.error}); blocked (fail_mode='closed')",
+                    stage="output", verdict=None, run_id=run_id, refusal=self.refusal, error=run.error)
             return
         if run.session is not None:
             try:

@@ -553,7 +553,9 @@ def test_default_harmful_stream_halts_midway(default_guard: Guard) -> None:
     scores = trajectory(default_guard, context_of(HARMFUL_PROMPT), chunks)
     thr = default_guard.output.threshold
     want, k = expected_prefix(scores, chunks, thr)
-    assert k is not None and 0 < k < len(chunks) - 1, f"the default output model did not flag mid-way: {scores}"
+    assert k is not None and 0 < k < len(chunks) - 1, (
+        f"the default output model did not flag mid-way: first flag at chunk {k} of {len(chunks)}, "
+        f"max score {max(scores):.3f}, threshold {thr:.3f}")
     handler = ConstitutionalGuard(default_guard, scan_input=False)
     model = ScriptedChatModel(script={HARMFUL_PROMPT: HARMFUL_RESPONSE})
     for got, v in (consume(model.stream(HARMFUL_PROMPT, config={"callbacks": [handler]})),
@@ -577,4 +579,12 @@ def test_default_agent_messages_mode(default_guard: Guard) -> None:
     with pytest.raises(GuardrailViolation):
         list(agent.stream({"messages": [{"role": "user", "content": HARMFUL_PROMPT}]}, config=cfg,
                           stream_mode="messages"))
+    assert [c[-1].text for c in model.calls] == [BENIGN_PROMPT]
+    # middleware: the harmful prompt gets a marked refusal, still without a model call
+    from guard_plugins.langchain import GuardMiddleware
+
+    polite = agents.create_agent(model, tools=[], middleware=[GuardMiddleware(default_guard)])
+    final = polite.invoke({"messages": [{"role": "user", "content": HARMFUL_PROMPT}]})["messages"][-1]
+    assert final.response_metadata["finish_reason"] == "content_filter"
+    assert final.response_metadata["guard"]["stage"] == "input"
     assert [c[-1].text for c in model.calls] == [BENIGN_PROMPT]

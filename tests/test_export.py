@@ -163,6 +163,8 @@ def test_cli(tiny, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["kind"] == "input" and report["parity"]["passed"]
     assert InputGuard.load(out, "cpu").check("hi").kind == "input"
+    rc = main([str(tiny / "ckpt" / "input"), "--out", str(tiny / "ckpt"), "-q"])
+    assert rc == 2 and "refusing" in capsys.readouterr().err  # never wipes a non-export folder
     rc = main([str(tmp_path / "missing"), "--out", str(tmp_path / "x"), "-q"])
     assert rc == 2 and "not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):

@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "A parity check (torch vs ONNX, int8 vs fp32, cached vs full pass) runs on "
                     "every export and fails the export loudly.")
     p.add_argument("checkpoint", type=Path, help="checkpoint folder written by guard-train")
-    p.add_argument("--out", type=Path, required=True, help="output folder (replaced if present)")
+    p.add_argument("--out", type=Path, required=True, help="output folder (a previous export there is replaced; any other non-empty folder is refused)")
     p.add_argument("--quantize", choices=["int8", "none"], default="int8",
                    help="dynamic int8 quantization of the weights (default: int8)")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")

@@ -76,6 +76,9 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, options: ExportOptions 
     ckpt, out = Path(ckpt), Path(out)
     if not ckpt.is_dir():
         raise ModelLoadError(f"{ckpt}: checkpoint folder not found")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").is_file())):
+        raise ExportError(f"{out}: exists and is not a previous export (no manifest.json); "
+                          "refusing to replace it")
     meta = read_meta(ckpt)
     kind = meta.get("kind")
     if kind not in ("input", "output"):

@@ -15,7 +15,7 @@ from ..runtime import InputGuard, OutputGuard
 from . import graphs, parity
 from .card import model_card
 from .manifest import build_manifest, tokenizer_info, write_manifest
-from .quantize import optimize_graph, quantize_int8
+from .quantize import optimize_graph, quantize_int8, quantize_int8_blockwise
 
 log = logging.getLogger(__name__)
 
@@ -127,16 +127,23 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, options: ExportOptions 
         data = parity.load_parity_data(kind, opts.parity_data, meta, opts.parity_limit)
         check = parity.check_input if kind == "input" else parity.check_output
         if opts.quantize == "int8":
-            # per-tensor weight scales first; per-channel scales if int8 parity fails
-            for per_channel in (False, True):
-                step("quantizing to int8" + (" (per-channel)" if per_channel else ""))
+            # input: dynamic int8, per-tensor weight scales first, per-channel if parity fails;
+            # output (streaming): weight-only block-wise int8 (see quantize_int8_blockwise)
+            modes = ["blockwise"] if kind == "output" else ["per-tensor", "per-channel"]
+            for i, mode in enumerate(modes):
+                step(f"quantizing to int8 ({mode})")
                 if int8_dir.exists():
                     shutil.rmtree(int8_dir)
                 int8_dir.mkdir()
-                quantize_int8(fp32_dir / "model.onnx", int8_dir / "model.onnx", per_channel)
+                if mode == "blockwise":
+                    quantize_int8_blockwise(fp32_dir / "model.onnx", int8_dir / "model.onnx")
+                    onnx_info["quantization"] = "int8-blockwise-weight-only"
+                else:
+                    per_channel = mode == "per-channel"
+                    quantize_int8(fp32_dir / "model.onnx", int8_dir / "model.onnx", per_channel)
+                    onnx_info["quantization"] = "int8-dynamic" + ("-per-channel" if per_channel else "")
                 for n in _kind_files(kind, fp32_dir):
                     shutil.copyfile(fp32_dir / n, int8_dir / n)
-                onnx_info["quantization"] = "int8-dynamic" + ("-per-channel" if per_channel else "")
                 write_manifest(int8_dir, build_manifest(kind, name, meta, onnx_info, tinfo, {}))
                 int8 = guard_cls.load(int8_dir, "cpu")
                 step("parity checks")
@@ -144,9 +151,9 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, options: ExportOptions 
                     rec = check(model, fp32, int8, data, enforce_int8=not opts.skip_int8_parity)
                     break
                 except ExportError as e:
-                    if per_channel or "int8" not in str(e):
+                    if i == len(modes) - 1 or "int8" not in str(e):
                         raise
-                    log.warning("int8 parity failed with per-tensor scales (%s); retrying per-channel", e)
+                    log.warning("int8 parity failed (%s, %s); retrying with %s", mode, e, modes[i + 1])
         else:
             step("parity checks")
             rec = check(model, fp32, None, data, enforce_int8=False)

@@ -5,6 +5,7 @@ Examples::
     guard-train input  --data data/default --out checkpoints/input
     guard-train output --data data/default --out checkpoints/output --threads 2
     guard-train output --data data/default --out checkpoints/output --resume   # after a stop
+    guard-train category-head --data data/default --ckpt checkpoints/input    # refit category rows
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="guard-train",
         description="Fine-tune the input classifier or the streaming output classifier from a "
                     "guard-synth dataset folder; calibrate its threshold on the calib split for a "
-                    "target FPR; write a checkpoint folder with a dev report.",
+                    "target FPR; write a checkpoint folder with a dev report. "
+                    "`guard-train category-head --help`: refit the input model's category rows.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("kind", choices=["input", "output"], help="which classifier to train")
     p.add_argument("--data", required=True, type=Path,
@@ -73,10 +75,38 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _category_head_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="guard-train category-head",
+        description="Refit the input checkpoint's category rows on frozen pooled features "
+                    "(linear probe); the harm logit, encoder and threshold stay as they are.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", required=True, type=Path, help="dataset folder (inputs.*.jsonl)")
+    p.add_argument("--ckpt", required=True, type=Path, help="input checkpoint folder (updated in place)")
+    p.add_argument("--max-items", type=int, default=8000)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    from .category_head import fit_category_head
+
+    try:
+        info = fit_category_head(args.ckpt, args.data, max_items=args.max_items,
+                                 threads=args.threads, seed=args.seed)
+    except GuardError as e:
+        print(f"guard-train: error: {e}", file=sys.stderr)
+        return 2
+    print(f"[guard-train category-head] train accuracy {info['train_accuracy']}, dev accuracy "
+          f"{info['dev_accuracy']} ({info['dev_items']} dev items) -> {args.ckpt}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     for k, v in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
                  ("TOKENIZERS_PARALLELISM", "false")):
         os.environ.setdefault(k, v)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "category-head":
+        return _category_head_main(argv[1:])
     args = build_parser().parse_args(argv)
     from .trainer import TrainConfig, train  # heavy imports after --help
 

@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output: down-weight the first N tokens of harmful responses in the loss")
     p.add_argument("--l2sp", type=float, default=0.0,
                    help="L2 penalty towards the base weights (alternative to an NTP regulariser)")
+    p.add_argument("--head-lr-mult", type=float, default=20.0,
+                   help="learning-rate multiplier for the fresh heads (classifier/value head, pooler)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or logs")
     return p
 
@@ -124,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         max_steps=args.max_steps, max_train_items=items or None, max_eval_items=evals or None,
         seed=args.seed, threads=args.threads, resume=args.resume, target_fpr=args.target_fpr,
         quiet=args.quiet, save_every=args.save_every, max_response=args.max_response or None,
-        full_fraction=args.full_fraction, ramp_in=args.ramp_in, l2sp=args.l2sp)
+        full_fraction=args.full_fraction, ramp_in=args.ramp_in, l2sp=args.l2sp,
+        head_lr_mult=args.head_lr_mult)
     try:
         train(cfg)
     except GuardError as e:

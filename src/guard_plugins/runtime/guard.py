@@ -32,13 +32,15 @@ class Guard:
              verify: bool = True, input_threshold: float | None = None,
              output_threshold: float | None = None,
              category_thresholds: Mapping[str, float] | None = None,
-             intra_op_threads: int | None = None) -> Guard:
+             intra_op_threads: int | None = None, decode_obfuscations: bool = True) -> Guard:
         """Load ``path/input`` and ``path/output`` (``None``: the embedded default models).
 
         Every file is checked against the manifest's sha256 (``IntegrityError`` otherwise).
         ``providers``: ``None``/``"auto"`` (CUDA when available, else CPU), ``"cpu"``,
         ``"cuda"`` or an onnxruntime provider list. Thresholds default to the manifests'.
-        A folder holding only one of the two models loads that one.
+        A folder holding only one of the two models loads that one. ``decode_obfuscations``:
+        the input guard also scores base64 / rot13 / leetspeak / spaced / reversed / homoglyph
+        decodings of a prompt when a detector fires (``runtime/decode.py``), keeping the max.
         """
         root = Path(path) if path is not None else default_models_dir()
         if not root.is_dir():
@@ -48,7 +50,8 @@ class Guard:
             raise ModelLoadError(f"{root}: expected input/ and/or output/ model folders")
         ig = InputGuard.load(root / "input", providers, verify=verify, threshold=input_threshold,
                              category_thresholds=category_thresholds,
-                             intra_op_threads=intra_op_threads) if has_in else None
+                             intra_op_threads=intra_op_threads,
+                             decode_obfuscations=decode_obfuscations) if has_in else None
         og = OutputGuard.load(root / "output", providers, verify=verify, threshold=output_threshold,
                               intra_op_threads=intra_op_threads) if has_out else None
         return cls(ig, og)

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import InputError, ModelLoadError
 from ._common import check_threshold, sigmoid, windowing
+from .decode import decoded_variants
 from .manifest import load_manifest
 from .session import ProviderSpec, make_session
 from .text import render_messages
@@ -31,7 +32,8 @@ class InputGuard:
 
     def __init__(self, folder: Path, manifest: dict[str, Any], session: Any, tokenizer: GuardTokenizer,
                  *, threshold: float | None = None,
-                 category_thresholds: Mapping[str, float] | None = None, batch_size: int = 16):
+                 category_thresholds: Mapping[str, float] | None = None, batch_size: int = 16,
+                 decode_obfuscations: bool = True):
         self.folder = folder
         self.manifest = manifest
         self._session = session
@@ -50,11 +52,13 @@ class InputGuard:
                                  f"known: {list(self.categories)}")
         self.category_thresholds = {c: check_threshold(v, f"category {c!r}") for c, v in merged.items()}
         self.batch_size = max(1, int(batch_size))
+        self.decode_obfuscations = bool(decode_obfuscations)
 
     @classmethod
     def load(cls, folder: str | Path, providers: ProviderSpec = None, *, verify: bool = True,
              threshold: float | None = None, category_thresholds: Mapping[str, float] | None = None,
-             intra_op_threads: int | None = None, batch_size: int = 16) -> InputGuard:
+             intra_op_threads: int | None = None, batch_size: int = 16,
+             decode_obfuscations: bool = True) -> InputGuard:
         """Load an exported input model folder (checks sha256 of every file first)."""
         folder = Path(folder)
         manifest = load_manifest(folder, kind="input", verify=verify)
@@ -64,7 +68,8 @@ class InputGuard:
         session = make_session(folder / manifest["onnx"]["file"], providers,
                                intra_op_threads=intra_op_threads)
         return cls(folder, manifest, session, tok, threshold=threshold,
-                   category_thresholds=category_thresholds, batch_size=batch_size)
+                   category_thresholds=category_thresholds, batch_size=batch_size,
+                   decode_obfuscations=decode_obfuscations)
 
     @property
     def providers(self) -> list[str]:
@@ -81,6 +86,12 @@ class InputGuard:
         wins = input_windows(ids, self.window, self.stride)
         if len(wins) > 1:
             notes.append(f"scored in {len(wins)} windows of {self.window} tokens")
+        if self.decode_obfuscations:
+            # decoded variants are extra windows: the verdict is the max, so they can only
+            # raise a score (runtime/decode.py says why the small encoder needs them)
+            for name, variant in decoded_variants(text):
+                wins.extend(input_windows(self._tok.encode(variant), self.window, self.stride))
+                notes.append(f"also scored a {name}-decoded variant")
         return wins, len(ids), notes
 
     def _run(self, windows: list[list[int]]) -> np.ndarray:

@@ -1,0 +1,130 @@
+"""De-obfuscation pre-pass for the input guard (standard library only).
+
+A 22M-parameter encoder cannot read base64 or rot13: the first red-team run of the default
+input model let 100 % of base64 / rot13 / leetspeak / spaced-letter / reversed harmful
+requests through while plain ones were mostly caught. An LLM can decode them, so the guard
+must see what the LLM will see. :func:`decoded_variants` returns plausible decodings of a
+prompt; the input guard scores them as extra windows and keeps the maximum, so a variant can
+only raise a score (the verdict notes which decoding fired).
+
+Each decoder runs only when a cheap detector fires, so ordinary prompts cost nothing extra:
+
+* ``homoglyphs``: Cyrillic / Greek look-alikes of Latin letters, folded to ASCII;
+* ``base64``: runs of >= 16 base64 characters that decode to mostly printable UTF-8 text;
+* ``spaced``: a line mostly written one character per space (``h o w  t o``, word gaps being
+  wider) or with separators inside words (``h-o-w d-o``);
+* ``leetspeak``: >= 2 words mixing letters with the digits/symbols 0 1 3 4 5 7 @ $;
+* ``rot13`` and ``reversed``: lines whose words look unlike English (few common words, judged
+  by a small stop-word list) and become more English once decoded; other lines (a wrapper's
+  "decode this:") are kept as they are.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+
+_B64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+# a digit or symbol BETWEEN letters (h0w, st3al, c4r); not trailing numbers (user42, abc123)
+_LEET_WORD = re.compile(r"[A-Za-z][0-9@$]+[A-Za-z]")
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+                       "@": "a", "$": "s"})
+_WORD = re.compile(r"[A-Za-z]+")
+_COMMON = frozenset("""the an and or of to in on for with is are was be it this that how what
+why who when where can do does you me my your we they he she make get give tell write
+please help need want from by as at not no yes will would should could about into out
+have has had if then than so but just like some any all more most very""".split())
+# Latin look-alikes from Cyrillic and Greek (the common confusables), folded to ASCII.
+_CONFUSABLES = str.maketrans({
+    "\u0430": "a", "\u0441": "c", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0445": "x",
+    "\u0443": "y", "\u0456": "i", "\u0455": "s", "\u0458": "j", "\u0501": "d", "\u04bb": "h",
+    "\u051b": "q", "\u051d": "w", "\u04cf": "l", "\u0410": "A", "\u0412": "B", "\u0415": "E",
+    "\u041a": "K", "\u041c": "M", "\u041d": "H", "\u041e": "O", "\u0420": "P", "\u0421": "C",
+    "\u0422": "T", "\u0425": "X", "\u0391": "A", "\u0392": "B", "\u0395": "E", "\u0396": "Z",
+    "\u0397": "H", "\u0399": "I", "\u039a": "K", "\u039c": "M", "\u039d": "N", "\u039f": "O",
+    "\u03a1": "P", "\u03a4": "T", "\u03a5": "Y", "\u03a7": "X", "\u03bf": "o", "\u03bd": "v"})
+MAX_VARIANTS = 5
+MAX_DECODED_CHARS = 20_000
+
+
+def _english_ratio(text: str) -> float:
+    words = [w.lower() for w in _WORD.findall(text)]
+    if len(words) < 4:
+        return 1.0  # too short to judge: assume plain
+    return sum(w in _COMMON for w in words) / len(words)
+
+
+def _printable_ratio(s: str) -> float:
+    return sum(ch.isprintable() or ch in "\n\t" for ch in s) / max(1, len(s))
+
+
+def _b64(text: str) -> str | None:
+    out = []
+    for m in _B64_RUN.finditer(text):
+        run = m.group(0)
+        try:
+            raw = base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+            dec = raw.decode("utf-8")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            continue
+        if len(dec) >= 8 and _printable_ratio(dec) > 0.9 and _WORD.search(dec):
+            out.append(dec)
+    return " ".join(out) if out else None
+
+
+_JOINED = re.compile(r"(?:\w[-._*])+\w")  # h-o-w, s.t.e.a.l
+
+
+def _unspace(line: str) -> str | None:
+    parts = [p for p in line.split(" ") if p]
+    if len(parts) >= 3 and sum(bool(_JOINED.fullmatch(p)) for p in parts) / len(parts) >= 0.6:
+        return " ".join(re.sub(r"[-._*]", "", p) if _JOINED.fullmatch(p) else p for p in parts)
+    if len(parts) < 6 or sum(len(p) == 1 for p in parts) / len(parts) < 0.8:
+        return None
+    return re.sub(r" {2,}", "\x00", line).replace(" ", "").replace("\x00", " ")
+
+
+def _by_line(text: str, fn) -> str | None:  # noqa: ANN001
+    lines = text.split("\n")
+    changed = False
+    for i, line in enumerate(lines):
+        new = fn(line)
+        if new is not None and new != line:
+            lines[i] = new
+            changed = True
+    return "\n".join(lines) if changed else None
+
+
+def _unscramble(decode):  # noqa: ANN001, ANN202
+    def fn(line: str) -> str | None:
+        if _english_ratio(line) >= 0.15:
+            return None
+        dec = decode(line)
+        return dec if _english_ratio(dec) > max(0.15, _english_ratio(line)) else None
+    return fn
+
+
+def decoded_variants(text: str) -> list[tuple[str, str]]:
+    """``[(decoder, decoded_text), ...]`` for the decoders whose detector fired (at most 4)."""
+    if not text or len(text) > 4 * MAX_DECODED_CHARS:
+        return []
+    # fold only words that also hold ASCII letters (mixed-script words), not Russian or Greek text
+    folded = re.sub(r"\S+", lambda m: m.group(0).translate(_CONFUSABLES)
+                    if re.search("[A-Za-z]", m.group(0)) else m.group(0), text)
+    out: list[tuple[str, str | None]] = [("homoglyphs", folded if folded != text else None),
+                                         ("base64", _b64(text)),
+                                         ("spaced", _by_line(text, _unspace))]
+    if len(_LEET_WORD.findall(text)) >= 2:
+        out.append(("leetspeak", text.translate(_LEET)))
+    out.append(("rot13", _by_line(text, _unscramble(lambda s: codecs.encode(s, "rot13")))))
+    out.append(("reversed", _by_line(text, _unscramble(lambda s: s[::-1]))))
+    found = []
+    for name, t in out:
+        if not t:
+            continue
+        if name != "leetspeak" and len(_LEET_WORD.findall(t)) >= 2:  # e.g. base64 of leetspeak
+            t, name = t.translate(_LEET), name + "+leetspeak"
+        found.append((name, t[:MAX_DECODED_CHARS]))
+    return found[:MAX_VARIANTS]

@@ -129,7 +129,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, options: ExportOptions 
         if opts.quantize == "int8":
             # input: dynamic int8, per-tensor weight scales first, per-channel if parity fails;
             # output (streaming): weight-only block-wise int8 (see quantize_int8_blockwise)
-            modes = ["blockwise"] if kind == "output" else ["per-tensor", "per-channel"]
+            # (block-wise weight-only int8 is also the input model's last resort)
+            modes = ["blockwise"] if kind == "output" else ["per-tensor", "per-channel", "blockwise"]
             for i, mode in enumerate(modes):
                 step(f"quantizing to int8 ({mode})")
                 if int8_dir.exists():

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -101,7 +100,3 @@ def fit_category_head(ckpt: str | Path, data_dir: str | Path, *, max_items: int 
     metrics["category_accuracy_dev_all_harmful"] = info["dev_accuracy"]
     InputClassifier.save(model, ckpt, {**meta, "metrics": metrics, "category_head": info})
     return info
-
-
-def np_accuracy(pred: np.ndarray, tgt: np.ndarray) -> float:  # small helper for reports/tests
-    return float(np.mean(pred == tgt)) if len(tgt) else float("nan")

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import metrics as M
+
 
 def _clean(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 4)
@@ -35,22 +37,12 @@ def binary_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float) -> 
 
 
 def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the precision-recall curve (average precision, step-wise, ties grouped)."""
-    s = np.asarray(scores, dtype=np.float64)
+    """Average precision (step-wise, ties grouped): :func:`guard_plugins.metrics.average_precision`,
+    with this report's argument order; NaN when only one class is present."""
     y = np.asarray(labels).astype(bool)
-    n_pos = int(y.sum())
-    if n_pos == 0 or n_pos == y.size:
+    if not y.any() or y.all():
         return float("nan")
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
-    tp = np.cumsum(y)
-    fp = np.cumsum(~y)
-    last = np.r_[np.nonzero(np.diff(s))[0], y.size - 1]  # end of each tie group
-    tp, fp = tp[last], fp[last]
-    precision = tp / (tp + fp)
-    recall = tp / n_pos
-    prev = np.r_[0.0, recall[:-1]]
-    return float(np.sum((recall - prev) * precision))
+    return M.average_precision(y, scores)
 
 
 def recall_at_fpr(scores: np.ndarray, labels: np.ndarray, fpr: float = 0.01) -> float:

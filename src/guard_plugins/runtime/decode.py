@@ -97,12 +97,13 @@ def _by_line(text: str, fn) -> str | None:  # noqa: ANN001
     return "\n".join(lines) if changed else None
 
 
-def _unscramble(decode):  # noqa: ANN001, ANN202
+def _unscramble(decode, ratio):  # noqa: ANN001, ANN202
     def fn(line: str) -> str | None:
-        if _english_ratio(line) >= 0.15:
+        r = ratio(line)
+        if r >= 0.15:
             return None
         dec = decode(line)
-        return dec if _english_ratio(dec) > max(0.15, _english_ratio(line)) else None
+        return dec if _english_ratio(dec) > max(0.15, r) else None
     return fn
 
 
@@ -118,8 +119,15 @@ def decoded_variants(text: str) -> list[tuple[str, str]]:
                                          ("spaced", _by_line(text, _unspace))]
     if len(_LEET_WORD.findall(text)) >= 2:
         out.append(("leetspeak", text.translate(_LEET)))
-    out.append(("rot13", _by_line(text, _unscramble(lambda s: codecs.encode(s, "rot13")))))
-    out.append(("reversed", _by_line(text, _unscramble(lambda s: s[::-1]))))
+    ratios: dict[str, float] = {}  # each line's English ratio, computed once for both decoders
+
+    def ratio(line: str) -> float:
+        if line not in ratios:
+            ratios[line] = _english_ratio(line)
+        return ratios[line]
+
+    out.append(("rot13", _by_line(text, _unscramble(lambda s: codecs.encode(s, "rot13"), ratio))))
+    out.append(("reversed", _by_line(text, _unscramble(lambda s: s[::-1], ratio))))
     found = []
     for name, t in out:
         if not t:

@@ -81,34 +81,92 @@ def test_input_folder_loads_in_optimum(tiny):
 
 
 def test_streaming_graph_contract(tiny_fp32):
-    """One graph: first pass (past 0), multi-token and single-token steps; cache == full pass."""
+    """Default (shared-cache) graph: one pre-allocated buffer bound as past and present and
+    updated in place; first pass, multi-token and single-token steps; cache == full pass."""
     m = json.loads((tiny_fp32 / "output" / "manifest.json").read_text())
+    assert m["onnx"]["exporter"] == "fused-gqa" and m["onnx"]["kv_cache"] == "shared"
     L, H, D = m["onnx"]["num_layers"], m["onnx"]["num_heads"], m["onnx"]["head_dim"]
+    cap = m["windowing"]["output_max_len"]
     s = ort.InferenceSession(str(tiny_fp32 / "output" / "model.onnx"), providers=["CPUExecutionProvider"])
     names = [i.name for i in s.get_inputs()]
-    assert names[:3] == ["input_ids", "position_ids", "attention_mask"]
-    assert names[3:] == [f"past_key_values.{i}.{k}" for i in range(L) for k in ("key", "value")]
-    assert [o.name for o in s.get_outputs()] == ["logits"] + [f"present.{i}.{k}" for i in range(L)
-                                                              for k in ("key", "value")]
+    assert names[:4] == ["input_ids", "position_ids", "seqlens_k", "total_sequence_length"]
+    kv = [f"{i}.{k}" for i in range(L) for k in ("key", "value")]
+    assert names[4:] == [f"past_key_values.{n}" for n in kv]
+    assert [o.name for o in s.get_outputs()] == ["logits"] + [f"present.{n}" for n in kv]
 
-    def run(ids, start, past):
-        feed = {"input_ids": np.array([ids], np.int64),
-                "position_ids": np.arange(start, start + len(ids), dtype=np.int64)[None],
-                "attention_mask": np.ones((1, start + len(ids)), np.int64), **dict(zip(names[3:], past))}
-        out = s.run(None, feed)
-        return out[0][0], out[1:]
+    arrays = [np.zeros((1, H, cap, D), np.float32) for _ in kv]
+    values = [ort.OrtValue.ortvalue_from_numpy(a) for a in arrays]
+
+    def run(ids, start):
+        b = s.io_binding()
+        b.bind_output("logits")
+        for n, v in zip(kv, values):
+            b.bind_ortvalue_input(f"past_key_values.{n}", v)
+            b.bind_ortvalue_output(f"present.{n}", v)
+        b.bind_cpu_input("input_ids", np.array([ids], np.int64))
+        b.bind_cpu_input("position_ids", np.arange(start, start + len(ids), dtype=np.int64)[None])
+        b.bind_cpu_input("seqlens_k", np.array([start + len(ids) - 1], np.int32))
+        b.bind_cpu_input("total_sequence_length", np.array(start + len(ids), np.int32))
+        s.run_with_iobinding(b)
+        return b.get_outputs()[0].numpy()[0]
 
     ids = list(np.random.RandomState(0).randint(1000, 20000, 40))
-    empty = [np.zeros((1, H, 0, D), np.float32) for _ in range(2 * L)]
-    full, present = run(ids, 0, empty)
-    assert full.shape == (40,) and present[0].shape == (1, H, 40, D)
-    _, past = run(ids[:10], 0, empty)
-    chunk, past = run(ids[10:17], 10, past)
-    steps = []
-    for j in range(17, 40):
-        v, past = run([ids[j]], j, past)
-        steps.append(v[0])
+    full = run(ids, 0)
+    assert full.shape == (40,)
+    keys0 = arrays[0][0, :, :40].copy()
+    assert np.abs(keys0).sum() > 0 and not arrays[0][0, :, 40:].any()  # written in place
+    run(ids[:10], 0)                       # the same buffer, re-used from position 0
+    chunk = run(ids[10:17], 10)
+    steps = [run([ids[j]], j)[0] for j in range(17, 40)]
     assert np.abs(np.concatenate([chunk, steps]) - full[10:]).max() < 1e-4
+    assert np.abs(arrays[0][0, :, :40] - keys0).max() < 1e-4
+
+
+def test_mha_streaming_graph_still_served(tmp_path):
+    """``--streaming-graph fused-mha`` (growing past -> present cache, the pre-0.3 layout):
+    the runtime serves it and agrees with the default shared-cache graph."""
+    from guard_plugins.export.devmodels import make_checkpoints, tiny_base
+    from guard_plugins.export.pipeline import ExportOptions, export_checkpoint
+
+    ck = make_checkpoints(tmp_path / "ck", tiny_base(tmp_path / "base"))["output"]
+    outs = {}
+    for graph in ("fused", "fused-mha"):
+        m = export_checkpoint(ck, tmp_path / graph, ExportOptions(quantize="none", streaming_graph=graph,
+                                                                  untrained=True))
+        assert m["parity"]["passed"]
+        outs[graph] = OutputGuard.load(tmp_path / graph)
+    assert outs["fused"].shared_cache and not outs["fused-mha"].shared_cache
+    names = [i.name for i in outs["fused-mha"]._session.get_inputs()]
+    assert names[:3] == ["input_ids", "position_ids", "attention_mask"]
+    text = "Paris is the capital of France. " * 100  # > 512 positions: re-primes too
+    final, whole = {}, {}
+    for graph, g in outs.items():
+        s = g.stream("question")
+        for k in range(0, len(text), 7):
+            s.feed(text[k:k + 7])
+        v = s.finish()
+        assert any("re-primed" in n for n in v.notes)
+        final[graph], whole[graph] = v.score, g.check("question", text).score
+    assert abs(final["fused"] - final["fused-mha"]) < 1e-5
+    assert abs(whole["fused"] - whole["fused-mha"]) < 1e-5
+
+
+def test_shared_cache_run_errors(tiny):
+    """The in-place cache refuses what it cannot serve, with a clear error."""
+    from guard_plugins.errors import InputError
+
+    g = OutputGuard.load(tiny / "output")
+    assert g.shared_cache
+    with pytest.raises(InputError, match="in place"):
+        g.run([1000], 0, [np.zeros((1, g.num_heads, 0, g.head_dim), np.float32)])
+    with pytest.raises(InputError, match="exceed the cache"):
+        g.run([1000] * (g.max_len + 1), 0, g.empty_past())
+    with pytest.raises(InputError, match="at least one token"):
+        g.run([], 0, g.empty_past())
+    cache = g.empty_past()
+    a, _ = g.run([1000, 1001, 1002], 0, cache)
+    b, same = g.run([1003], 3, cache)
+    assert same is cache and a.shape == (3,) and b.shape == (1,)
 
 
 def test_int8_smaller_than_fp32(tiny, tiny_fp32):

@@ -39,10 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="model name in the manifest")
     p.add_argument("--untrained", action="store_true",
                    help="mark the model card as an untrained development model")
-    p.add_argument("--streaming-graph", choices=["fused", "traced"], default="fused",
+    p.add_argument("--streaming-graph", choices=["fused", "fused-mha", "traced"], default="fused",
                    help="output model graph: 'fused' = compact graph around onnxruntime's "
-                        "MultiHeadAttention (fast incremental steps, default); 'traced' = "
-                        "torch.onnx.export of the model (dynamo, TorchScript fallback)")
+                        "GroupQueryAttention with a shared, in-place KV cache (fastest "
+                        "incremental steps, default); 'fused-mha' = the same around "
+                        "MultiHeadAttention with a growing cache; 'traced' = torch.onnx.export "
+                        "of the model (dynamo, TorchScript fallback)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 

@@ -2,11 +2,20 @@
 
 The generic exporters trace transformers' attention code into ~450 small nodes; for a
 one-token incremental step the per-node overhead then dominates. This builder writes the
-same network as ~15 nodes per layer around onnxruntime's ``com.microsoft.MultiHeadAttention``
-(causal, with ``past_key``/``past_value`` -> ``present_key``/``present_value``), which
-onnxruntime further fuses (SkipLayerNorm, BiasGelu). Same inputs/outputs as the traced
-graph (docs/ARCHITECTURE.md section 4); parity against the torch model is checked on every
-export like any other graph.
+same network as ~15 nodes per layer around one onnxruntime attention op per layer, which
+onnxruntime further fuses (SkipLayerNorm, BiasGelu). Two cache layouts:
+
+* ``gqa`` (default): ``com.microsoft.GroupQueryAttention`` (kv heads = heads, i.e. plain
+  multi-head attention) over a **shared, pre-allocated cache** ``[1, heads, capacity,
+  head_dim]``: the runtime binds the same buffer as ``past_key_values.*`` and ``present.*``
+  and the op writes the new keys/values in place, so a step costs O(new tokens) memory
+  traffic instead of copying the whole cache (``seqlens_k`` = total - 1,
+  ``total_sequence_length`` = total). Causal by construction; no attention mask input.
+* ``mha``: ``com.microsoft.MultiHeadAttention`` with growing ``past`` -> ``present`` tensors
+  (the same inputs/outputs as the traced graph: every step concatenates and copies the cache).
+
+docs/ARCHITECTURE.md section 4 has both contracts; parity against the torch model (full
+pass and cached steps) is checked on every export like any other graph.
 """
 
 from __future__ import annotations
@@ -29,8 +38,13 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().float().numpy()
 
 
-def build_streaming_graph(model: torch.nn.Module, opset: int = 18) -> onnx.ModelProto:
+ATTENTION_KINDS = ("gqa", "mha")
+
+
+def build_streaming_graph(model: torch.nn.Module, opset: int = 18, attention: str = "gqa") -> onnx.ModelProto:
     """ONNX graph of a ``StreamingValueModel`` (BERT decoder + value head) with a KV cache."""
+    if attention not in ATTENTION_KINDS:
+        raise ValueError(f"attention must be one of {ATTENTION_KINDS}, got {attention!r}")
     cfg = model.config
     if getattr(cfg, "position_embedding_type", "absolute") != "absolute" or cfg.hidden_act != "gelu":
         raise ValueError("fused graph supports absolute positions and exact GELU only")
@@ -47,7 +61,8 @@ def build_streaming_graph(model: torch.nn.Module, opset: int = 18) -> onnx.Model
     def node(op: str, ins: list[str], outs: list[str], domain: str | None = None, **attrs: Any) -> None:
         nodes.append(helper.make_node(op, ins, outs, name=f"{op}_{len(nodes)}", domain=domain, **attrs))
 
-    in_names, out_names = streaming_io_names(L)
+    in_names, out_names = streaming_io_names(L, shared_cache=attention == "gqa")
+    past_names = [n for n in in_names if n.startswith("past_key_values.")]
     # embeddings: word + position + token type 0, LayerNorm
     const("emb.word", sd["embeddings.word_embeddings.weight"])
     const("emb.pos", sd["embeddings.position_embeddings.weight"])
@@ -59,7 +74,8 @@ def build_streaming_graph(model: torch.nn.Module, opset: int = 18) -> onnx.Model
     node("LayerNormalization", ["e_sum", const("emb.ln.g", sd["embeddings.LayerNorm.weight"]),
                                 const("emb.ln.b", sd["embeddings.LayerNorm.bias"])], ["h0"],
          axis=-1, epsilon=eps)
-    node("Cast", ["attention_mask"], ["mask_i32"], to=TensorProto.INT32)
+    if attention == "mha":
+        node("Cast", ["attention_mask"], ["mask_i32"], to=TensorProto.INT32)
     h = "h0"
     for i in range(L):
         p = f"encoder.layer.{i}."
@@ -67,13 +83,21 @@ def build_streaming_graph(model: torch.nn.Module, opset: int = 18) -> onnx.Model
         wqkv = np.concatenate([sd[a + f"self.{n}.weight"].T for n in ("query", "key", "value")], axis=1)
         bqkv = np.concatenate([sd[a + f"self.{n}.bias"] for n in ("query", "key", "value")])
         node("MatMul", [h, const(f"l{i}.wqkv", wqkv)], [f"l{i}.qkv"])
-        node("Split", [f"l{i}.qkv", const(f"l{i}.split", np.array([H, H, H], np.int64))],
+        if attention == "gqa":  # GroupQueryAttention takes no bias: add it before the split
+            node("Add", [f"l{i}.qkv", const(f"l{i}.bqkv", bqkv)], [f"l{i}.qkvb"])
+        node("Split", [f"l{i}.qkvb" if attention == "gqa" else f"l{i}.qkv",
+                       const(f"l{i}.split", np.array([H, H, H], np.int64))],
              [f"l{i}.q", f"l{i}.k", f"l{i}.v"], axis=-1)
-        node("MultiHeadAttention",
-             [f"l{i}.q", f"l{i}.k", f"l{i}.v", const(f"l{i}.bqkv", bqkv), "mask_i32", "",
-              in_names[3 + 2 * i], in_names[4 + 2 * i]],
-             [f"l{i}.ctx", out_names[1 + 2 * i], out_names[2 + 2 * i]],
-             domain=MS_DOMAIN, num_heads=N, unidirectional=1, scale=1.0 / math.sqrt(D))
+        pk, pv = past_names[2 * i], past_names[2 * i + 1]
+        present = [f"l{i}.ctx", out_names[1 + 2 * i], out_names[2 + 2 * i]]
+        if attention == "mha":
+            node("MultiHeadAttention",
+                 [f"l{i}.q", f"l{i}.k", f"l{i}.v", const(f"l{i}.bqkv", bqkv), "mask_i32", "", pk, pv],
+                 present, domain=MS_DOMAIN, num_heads=N, unidirectional=1, scale=1.0 / math.sqrt(D))
+        else:
+            node("GroupQueryAttention",
+                 [f"l{i}.q", f"l{i}.k", f"l{i}.v", pk, pv, "seqlens_k", "total_sequence_length"],
+                 present, domain=MS_DOMAIN, num_heads=N, kv_num_heads=N, scale=1.0 / math.sqrt(D))
         node("MatMul", [f"l{i}.ctx", const(f"l{i}.wo", sd[a + "output.dense.weight"].T)], [f"l{i}.ao"])
         node("Add", [f"l{i}.ao", const(f"l{i}.bo", sd[a + "output.dense.bias"])], [f"l{i}.aob"])
         node("Add", [f"l{i}.aob", h], [f"l{i}.res1"])
@@ -101,12 +125,16 @@ def build_streaming_graph(model: torch.nn.Module, opset: int = 18) -> onnx.Model
     node("Add", ["v0", const("head.b", head_b)], ["v1"])
     node("Squeeze", ["v1", const("head.axis", np.array([-1], np.int64))], ["logits"])
 
-    kv_in = [1, N, "past", D]
-    kv_out = [1, N, "total", D]
+    kv_in = [1, N, "past", D] if attention == "mha" else [1, N, "capacity", D]
+    kv_out = [1, N, "total", D] if attention == "mha" else [1, N, "capacity", D]
     inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "new"]),
-              helper.make_tensor_value_info("position_ids", TensorProto.INT64, [1, "new"]),
-              helper.make_tensor_value_info("attention_mask", TensorProto.INT64, [1, "total"])]
-    inputs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, kv_in) for n in in_names[3:]]
+              helper.make_tensor_value_info("position_ids", TensorProto.INT64, [1, "new"])]
+    if attention == "mha":
+        inputs.append(helper.make_tensor_value_info("attention_mask", TensorProto.INT64, [1, "total"]))
+    else:
+        inputs += [helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, [1]),
+                   helper.make_tensor_value_info("total_sequence_length", TensorProto.INT32, [])]
+    inputs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, kv_in) for n in past_names]
     outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "new"])]
     outputs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, kv_out) for n in out_names[1:]]
     graph = helper.make_graph(nodes, "guard_streaming_value_model", inputs, outputs, inits)
@@ -118,14 +146,16 @@ def build_streaming_graph(model: torch.nn.Module, opset: int = 18) -> onnx.Model
     return m
 
 
-def export_fused_output_graph(model: torch.nn.Module, out_path: Path, opset: int) -> dict[str, Any]:
+def export_fused_output_graph(model: torch.nn.Module, out_path: Path, opset: int,
+                              attention: str = "gqa") -> dict[str, Any]:
     """Write the compact graph; returns graph facts for the manifest."""
     cfg = model.config
-    m = build_streaming_graph(model, opset)
+    m = build_streaming_graph(model, opset, attention)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(m, str(out_path))
-    in_names, out_names = streaming_io_names(cfg.num_hidden_layers)
-    return {"exporter": "fused-mha", "num_layers": cfg.num_hidden_layers,
+    in_names, out_names = streaming_io_names(cfg.num_hidden_layers, shared_cache=attention == "gqa")
+    return {"exporter": f"fused-{attention}", "num_layers": cfg.num_hidden_layers,
             "num_heads": cfg.num_attention_heads,
             "head_dim": cfg.hidden_size // cfg.num_attention_heads,
+            "kv_cache": "shared" if attention == "gqa" else "growing",
             "inputs": in_names, "outputs": out_names}

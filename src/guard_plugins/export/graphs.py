@@ -62,10 +62,13 @@ class _StreamingWrapper(torch.nn.Module):
         return (logits, *flat)
 
 
-def streaming_io_names(num_layers: int) -> tuple[list[str], list[str]]:
-    """Input and output names of the streaming graph."""
+def streaming_io_names(num_layers: int, shared_cache: bool = False) -> tuple[list[str], list[str]]:
+    """Input and output names of the streaming graph (``shared_cache``: the in-place
+    GroupQueryAttention layout, with ``seqlens_k``/``total_sequence_length`` instead of
+    ``attention_mask``)."""
     kv = [f"{{}}.{i}.{n}" for i in range(num_layers) for n in ("key", "value")]
-    return (["input_ids", "position_ids", "attention_mask"] + [k.format("past_key_values") for k in kv],
+    extra = ["seqlens_k", "total_sequence_length"] if shared_cache else ["attention_mask"]
+    return (["input_ids", "position_ids", *extra] + [k.format("past_key_values") for k in kv],
             ["logits"] + [k.format("present") for k in kv])
 
 

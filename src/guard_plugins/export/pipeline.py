@@ -20,6 +20,8 @@ from .quantize import optimize_graph, quantize_int8, quantize_int8_blockwise
 log = logging.getLogger(__name__)
 
 DEFAULT_OPSET = 18
+STREAMING_GRAPHS = ("fused", "fused-mha", "traced")
+BLOCK_SIZE = 128  # block-wise int8: weights per scale along K (see quantize_int8_blockwise)
 
 
 @dataclass
@@ -34,7 +36,7 @@ class ExportOptions:
     skip_int8_parity: bool = False         # record int8 stats without enforcing them
     name: str | None = None
     untrained: bool = False                # dev models: say so in the model card
-    streaming_graph: str = "fused"         # output model: "fused" (contrib MHA) | "traced"
+    streaming_graph: str = "fused"         # output model: "fused" (GQA, shared cache) | "fused-mha" | "traced"
 
 
 def _kind_files(kind: str, fp32_dir: Path) -> list[str]:
@@ -48,13 +50,14 @@ def _kind_files(kind: str, fp32_dir: Path) -> list[str]:
 
 def _export_streaming(model: Any, path: Path, opts: ExportOptions) -> dict[str, Any]:
     """The compact contrib-op graph by default; the traced graph on request or as fallback."""
-    if opts.streaming_graph not in ("fused", "traced"):
-        raise ExportError(f"streaming graph must be 'fused' or 'traced', got {opts.streaming_graph!r}")
-    if opts.streaming_graph == "fused":
+    if opts.streaming_graph not in STREAMING_GRAPHS:
+        raise ExportError(f"streaming graph must be one of {STREAMING_GRAPHS}, got {opts.streaming_graph!r}")
+    if opts.streaming_graph.startswith("fused"):
         from .fused import export_fused_output_graph
 
+        attention = "mha" if opts.streaming_graph == "fused-mha" else "gqa"
         try:
-            return export_fused_output_graph(model, path, opts.opset)
+            return export_fused_output_graph(model, path, opts.opset, attention)
         except ValueError as e:
             log.warning("fused streaming graph not applicable (%s); using the traced graph", e)
     return graphs.export_output_graph(model, path, opts.opset)
@@ -137,12 +140,15 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, options: ExportOptions 
                     shutil.rmtree(int8_dir)
                 int8_dir.mkdir()
                 if mode == "blockwise":
-                    quantize_int8_blockwise(fp32_dir / "model.onnx", int8_dir / "model.onnx")
+                    quantize_int8_blockwise(fp32_dir / "model.onnx", int8_dir / "model.onnx",
+                                            BLOCK_SIZE)
                     onnx_info["quantization"] = "int8-blockwise-weight-only"
+                    onnx_info["block_size"] = BLOCK_SIZE
                 else:
                     per_channel = mode == "per-channel"
                     quantize_int8(fp32_dir / "model.onnx", int8_dir / "model.onnx", per_channel)
                     onnx_info["quantization"] = "int8-dynamic" + ("-per-channel" if per_channel else "")
+                    onnx_info.pop("block_size", None)
                 for n in _kind_files(kind, fp32_dir):
                     shutil.copyfile(fp32_dir / n, int8_dir / n)
                 write_manifest(int8_dir, build_manifest(kind, name, meta, onnx_info, tinfo, {}))

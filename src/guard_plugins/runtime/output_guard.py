@@ -3,8 +3,18 @@
 The model sees ``[CLS] prompt[-max_prompt:] [SEP] response...`` and gives a value (pre-sigmoid)
 for every response token; the response score is the running maximum of
 ``sigmoid(value)``. :class:`OutputStream` feeds arbitrary text chunks through an
-:class:`~.tokenization.IncrementalTokenizer` and pushes only the new tokens through the
-cache, one token per step, so the result does not depend on how the text was chunked.
+:class:`~.tokenization.IncrementalTokenizer` and pushes only the new tokens of each chunk
+through the cache in one graph call (causal attention: each token's value is the same as in
+a one-token-at-a-time pass, up to float rounding), so the result does not depend on how the
+text was chunked.
+
+Two cache layouts (docs/ARCHITECTURE.md section 4), told apart by the graph's inputs:
+
+* **shared** (``seqlens_k`` input; the default ``guard-export`` graph): one pre-allocated
+  ``[1, heads, max_len, head_dim]`` buffer per key/value, bound through an ``IOBinding`` as
+  both ``past_key_values.*`` and ``present.*``, which the graph updates in place: a step
+  moves only the new tokens' keys/values.
+* **growing** (``attention_mask`` input): ``past`` arrays in, longer ``present`` arrays out.
 Past ``max_len`` positions the context is re-primed (:mod:`runtime.windows`) and scoring
 goes on; the running maximum is kept.
 """
@@ -20,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime as ort
 
 from ..errors import InputError, ModelLoadError
 from ._common import check_threshold, sigmoid, windowing
@@ -61,6 +72,10 @@ class OutputGuard:
         self.head_dim = int(onnx_info.get("head_dim") or head_dim)
         self._kv_dtype = _DTYPES.get(first.type, np.float32)
         self._output_names = ["logits", *self._present_names]
+        input_names = {i.name for i in session.get_inputs()}
+        self.shared_cache = "seqlens_k" in input_names
+        if self.shared_cache and not {"total_sequence_length"} <= input_names:
+            raise ModelLoadError(f"{folder}: shared-cache graph without total_sequence_length input")
         room = self.max_len - (self.max_prompt + 2)
         if room <= self.carry:
             raise ModelLoadError(f"{folder}: windowing leaves no room past the carried context")
@@ -84,17 +99,33 @@ class OutputGuard:
         return list(self._session.get_providers())
 
     # -- graph calls -----------------------------------------------------------------------
-    def empty_past(self) -> list[np.ndarray]:
-        """A zero-length cache (first pass)."""
+    def empty_past(self) -> Any:
+        """An empty cache for a first :meth:`run`: zero-length arrays (growing layout) or a
+        fresh :class:`SharedCache` of ``max_len`` positions (shared layout)."""
+        if self.shared_cache:
+            return SharedCache(self._session, self._past_names, self._present_names,
+                               (1, self.num_heads, self.max_len, self.head_dim), self._kv_dtype)
         shape = (1, self.num_heads, 0, self.head_dim)
         return [np.zeros(shape, dtype=self._kv_dtype) for _ in self._past_names]
 
-    def run(self, ids: Sequence[int], start: int, past: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    def run(self, ids: Sequence[int], start: int, past: Any) -> tuple[np.ndarray, Any]:
         """One graph call: values for ``ids`` at positions ``start..`` given ``past``.
 
-        Returns ``(logits [len(ids)], present)``.
+        Returns ``(logits [len(ids)], present)``. With the shared layout ``past`` is a
+        :class:`SharedCache` updated in place and returned as ``present`` (so a cache state
+        can be continued, not branched); ``start`` may be 0 to re-use it from scratch.
         """
         n = len(ids)
+        if n == 0:
+            raise InputError("run needs at least one token")
+        if self.shared_cache:
+            if not isinstance(past, SharedCache):
+                raise InputError("this graph keeps its cache in place: pass empty_past() or the "
+                                 "cache a previous run returned")
+            if start + n > self.max_len:
+                raise InputError(f"positions {start}..{start + n - 1} exceed the cache of "
+                                 f"{self.max_len} positions")
+            return past.run(self._session, ids, start), past
         feed: dict[str, Any] = {
             "input_ids": np.asarray([ids], dtype=np.int64),
             "position_ids": np.arange(start, start + n, dtype=np.int64)[None, :],
@@ -134,8 +165,9 @@ class OutputGuard:
                                    self.max_len, self.max_prompt, self.carry)
             if len(segs) > 1:
                 notes.append(f"scored in {len(segs)} windows of {self.max_len} positions")
+            cache = self.empty_past() if self.shared_cache else None  # re-used per window
             for seg in segs:
-                logits, _ = self.run(seg.input_ids, 0, self.empty_past())
+                logits, _ = self.run(seg.input_ids, 0, self.empty_past() if cache is None else cache)
                 best = max(best, float(logits[seg.score_from:].max()))
         else:
             notes.append("empty response: nothing to score")
@@ -190,23 +222,30 @@ class OutputStream:
         return self._tokens
 
     def _prime(self, context: list[int]) -> None:
+        g = self._g
         ids = self._prefix + context
-        _, self._past = self._g.run(ids, 0, self._g.empty_past())
+        # a shared cache is rewritten from position 0; a growing one starts empty
+        past = self._past if (g.shared_cache and self._past is not None) else g.empty_past()
+        _, self._past = g.run(ids, 0, past)
         self._pos = len(ids)
 
     def _push(self, ids: list[int]) -> None:
+        """Push the chunk's new tokens: one graph call per chunk (split at re-primes)."""
         g = self._g
-        for tid in ids:
+        i = 0
+        while i < len(ids):
             if self._past is None:
                 self._prime([])
             elif self._pos >= g.max_len:
                 self._prime(list(self._recent))
                 self._reprimes += 1
-            logits, self._past = g.run([tid], self._pos, self._past)
-            self._pos += 1
-            self._recent.append(tid)
-            self._tokens += 1
-            v = float(logits[0])
+            part = ids[i:i + (g.max_len - self._pos)]
+            logits, self._past = g.run(part, self._pos, self._past)
+            self._pos += len(part)
+            self._recent.extend(part)
+            self._tokens += len(part)
+            i += len(part)
+            v = float(logits.max())
             if v > self._best:
                 self._best = v
                 if not self._flagged and sigmoid(v) >= g.threshold:
@@ -242,3 +281,63 @@ class OutputStream:
                     self._notes.append("empty response: nothing to score")
                 self._finished = self._verdict(t0)
             return self._finished
+
+
+class SharedCache:
+    """The in-place KV cache of a shared-layout streaming graph (one per stream).
+
+    One ``[1, heads, capacity, head_dim]`` buffer per key and value, bound once through an
+    ``IOBinding`` as both the ``past_key_values.*`` input and the ``present.*`` output. A
+    one-token step (the streaming case) only writes four numbers into pre-bound arrays and
+    runs; longer calls bind their arrays. Not thread-safe on its own (an
+    :class:`OutputStream` serialises its calls).
+    """
+
+    __slots__ = ("_arrays", "_binding", "_one", "_one_bound", "capacity")
+
+    def __init__(self, session: Any, past_names: Sequence[str], present_names: Sequence[str],
+                 shape: tuple[int, int, int, int], dtype: Any):
+        self.capacity = shape[2]
+        self._arrays = [np.zeros(shape, dtype=dtype) for _ in past_names]
+        values = [ort.OrtValue.ortvalue_from_numpy(a) for a in self._arrays]
+        b = session.io_binding()
+        b.bind_output("logits")  # first, so get_outputs()[0] is always the logits
+        for name, v in zip(past_names, values):
+            b.bind_ortvalue_input(name, v)
+        for name, v in zip(present_names, values):
+            b.bind_ortvalue_output(name, v)
+        self._binding = b
+        # one-token step: arrays bound once (OrtValues share their memory), updated in place
+        self._one = {"input_ids": np.zeros((1, 1), np.int64), "position_ids": np.zeros((1, 1), np.int64),
+                     "seqlens_k": np.zeros((1,), np.int32), "total_sequence_length": np.zeros((), np.int32),
+                     "logits": np.zeros((1, 1), np.float32)}
+        self._one_bound = False
+
+    def run(self, session: Any, ids: Sequence[int], start: int) -> np.ndarray:
+        n = len(ids)
+        b = self._binding
+        if n == 1:
+            one = self._one
+            if not self._one_bound:
+                for name, arr in one.items():
+                    v = ort.OrtValue.ortvalue_from_numpy(arr)
+                    (b.bind_ortvalue_output if name == "logits" else b.bind_ortvalue_input)(name, v)
+                self._one_bound = True
+            one["input_ids"][0, 0] = ids[0]
+            one["position_ids"][0, 0] = start
+            one["seqlens_k"][0] = start
+            one["total_sequence_length"][...] = start + 1
+            session.run_with_iobinding(b)
+            return one["logits"][0].copy()
+        self._one_bound = False
+        ids_a = np.asarray([ids], dtype=np.int64)
+        pos_a = np.arange(start, start + n, dtype=np.int64)[None, :]
+        seqlens = np.array([start + n - 1], dtype=np.int32)
+        total = np.array(start + n, dtype=np.int32)
+        b.bind_cpu_input("input_ids", ids_a)
+        b.bind_cpu_input("position_ids", pos_a)
+        b.bind_cpu_input("seqlens_k", seqlens)
+        b.bind_cpu_input("total_sequence_length", total)
+        b.bind_output("logits")  # unallocated: its length changes from call to call
+        session.run_with_iobinding(b)
+        return b.get_outputs()[0].numpy()[0]

@@ -35,7 +35,7 @@ def quantize_int8(src: Path, dst: Path, per_channel: bool = False) -> None:
         root.setLevel(level)
 
 
-def quantize_int8_blockwise(src: Path, dst: Path, block_size: int = 32) -> None:
+def quantize_int8_blockwise(src: Path, dst: Path, block_size: int = 128) -> None:
     """Weight-only int8 for the streaming graph: ``MatMulNBits`` (8 bits, symmetric blocks of
     ``block_size`` along K, int8 compute with activations quantized per row and block) plus
     int8 embedding tables.
@@ -45,6 +45,10 @@ def quantize_int8_blockwise(src: Path, dst: Path, block_size: int = 32) -> None:
     cached (one token per step) and full-pass scores of a trained model then differed by up to
     0.3 in probability. Per-row activation blocks make each token's arithmetic independent of
     its neighbours, so the KV-cache pass matches the full pass (to accumulation order).
+
+    ``block_size`` 128 (was 32): one-token streaming steps measured 0.36 / 0.46 / 0.59 ms at
+    64 / 256 / 480 positions against 0.43 / 0.74 / 0.79 ms with 32 (2 threads, this CPU);
+    verdict agreement with fp32 on the input dev sample was the same (99.9 %).
     """
     import tempfile as _tempfile
 

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         repeat=5 if q else 100, batch=8 if q else 64, threads=threads)
     print("streaming ...", file=sys.stderr, flush=True)
     results["streaming"] = bench_stream.run(
-        guard, ck / "output" if ck else None, [16, 64] if q else [64, 256, 1000],
+        guard, ck / "output" if ck else None, [16, 64] if q else [64, 256, 512, 1000],
         steps=8 if q else 64, repeat=1 if q else 5, threads=threads)
     print("memory ...", file=sys.stderr, flush=True)
     results["memory"] = bench_memory.run(models, args.provider)

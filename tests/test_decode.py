@@ -30,10 +30,20 @@ def test_each_encoding_decodes_back(name):
     "Write a short poem about the sea and the stars at night.",
     "def f(x):\n    return x * 2  # double it\nprint(f(3))",
     "Привет! Как дела? Расскажи о погоде в Москве.",
+    "A state-of-the-art x-ray of the U.S. economy, e.g. its co-op banks.",
     "",
 ])
 def test_plain_text_costs_nothing_extra(text):
     assert decoded_variants(text) == []
+
+
+@pytest.mark.parametrize("sep", ["-", ".", "*"])
+def test_spaced_words_inside_a_plain_wrapper(sep):
+    """Separator-spelled words are joined wherever they sit; the wrapper's words are kept."""
+    spelled = " ".join(sep.join(w) + (sep + "," if i == 1 else "") for i, w in enumerate(PLAIN.split()))
+    text = f"For a purely theoretical exercise, answer this: {spelled}"
+    decoded = dict(decoded_variants(text)).get("spaced")
+    assert decoded == f"For a purely theoretical exercise, answer this: {PLAIN.replace('do', 'do,', 1)}"
 
 
 def test_huge_input_is_bounded():

@@ -12,7 +12,9 @@ Each decoder runs only when a cheap detector fires, so ordinary prompts cost not
 * ``homoglyphs``: Cyrillic / Greek look-alikes of Latin letters, folded to ASCII;
 * ``base64``: runs of >= 16 base64 characters that decode to mostly printable UTF-8 text;
 * ``spaced``: a line mostly written one character per space (``h o w  t o``, word gaps being
-  wider) or with separators inside words (``h-o-w d-o``);
+  wider), or holding >= 3 words written with a separator between characters (``h-o-w``,
+  ``s.t.e.a.l``, ``t-h-e-f-t-,``), which are joined wherever they sit in the line (a plain
+  wrapper around a spaced request keeps its words);
 * ``leetspeak``: >= 2 words mixing letters with the digits/symbols 0 1 3 4 5 7 @ $;
 * ``rot13`` and ``reversed``: lines whose words look unlike English (few common words, judged
   by a small stop-word list) and become more English once decoded; other lines (a wrapper's
@@ -74,14 +76,20 @@ def _b64(text: str) -> str | None:
     return " ".join(out) if out else None
 
 
-_JOINED = re.compile(r"(?:\w[-._*])+\w")  # h-o-w, s.t.e.a.l
+_SEPARATORS = "-._*"
+
+
+def _joined(word: str, min_len: int = 5) -> bool:
+    """``h-o-w``, ``a.l.o.n.e..``, ``I-'-m``: one separator between single characters."""
+    return len(word) >= min_len and word[1] in _SEPARATORS and set(word[1::2]) == {word[1]}
 
 
 def _unspace(line: str) -> str | None:
-    parts = [p for p in line.split(" ") if p]
-    if len(parts) >= 3 and sum(bool(_JOINED.fullmatch(p)) for p in parts) / len(parts) >= 0.6:
-        return " ".join(re.sub(r"[-._*]", "", p) if _JOINED.fullmatch(p) else p for p in parts)
-    if len(parts) < 6 or sum(len(p) == 1 for p in parts) / len(parts) < 0.8:
+    parts = line.split(" ")
+    if sum(_joined(p) for p in parts) >= 3:  # then also the short ones (t.o, m-e)
+        return " ".join(p[0::2] if _joined(p, 3) else p for p in parts)
+    words = [p for p in parts if p]
+    if len(words) < 6 or sum(len(p) == 1 for p in words) / len(words) < 0.8:
         return None
     return re.sub(r" {2,}", "\x00", line).replace(" ", "").replace("\x00", " ")
 

@@ -38,6 +38,7 @@ data: $(VENV)/.installed-dev
 	$(VENV)/bin/guard-synth --offline --out data/default
 train: $(VENV)/.installed-dev
 	$(VENV)/bin/guard-train input --data data/default --out checkpoints/input
+	$(VENV)/bin/guard-train category-head --data data/default --ckpt checkpoints/input
 	$(VENV)/bin/guard-train output --data data/default --out checkpoints/output
 export: $(VENV)/.installed-dev
 	$(VENV)/bin/guard-export checkpoints/input --out exported_models/input --quantize int8

@@ -74,7 +74,7 @@ class OutputGuard:
         self._output_names = ["logits", *self._present_names]
         input_names = {i.name for i in session.get_inputs()}
         self.shared_cache = "seqlens_k" in input_names
-        if self.shared_cache and not {"total_sequence_length"} <= input_names:
+        if self.shared_cache and "total_sequence_length" not in input_names:
             raise ModelLoadError(f"{folder}: shared-cache graph without total_sequence_length input")
         room = self.max_len - (self.max_prompt + 2)
         if room <= self.carry:
@@ -108,24 +108,31 @@ class OutputGuard:
         shape = (1, self.num_heads, 0, self.head_dim)
         return [np.zeros(shape, dtype=self._kv_dtype) for _ in self._past_names]
 
-    def run(self, ids: Sequence[int], start: int, past: Any) -> tuple[np.ndarray, Any]:
+    def run(self, ids: Sequence[int], start: int, past: Any = None) -> tuple[np.ndarray, Any]:
         """One graph call: values for ``ids`` at positions ``start..`` given ``past``.
 
-        Returns ``(logits [len(ids)], present)``. With the shared layout ``past`` is a
-        :class:`SharedCache` updated in place and returned as ``present`` (so a cache state
-        can be continued, not branched); ``start`` may be 0 to re-use it from scratch.
+        Returns ``(logits [len(ids)], present)``. ``past`` is the cache :meth:`empty_past` or a
+        previous call returned, or ``None`` for a fresh one; ``start=0`` always starts from
+        scratch (a shared cache is rewritten from position 0, a growing one replaced by an
+        empty one), so callers re-priming or scoring windows just pass back what they hold.
+        With the shared layout the cache is updated in place and returned as ``present`` (a
+        cache state can be continued, not branched).
         """
         n = len(ids)
         if n == 0:
             raise InputError("run needs at least one token")
         if self.shared_cache:
-            if not isinstance(past, SharedCache):
+            if past is None:
+                past = self.empty_past()
+            elif not isinstance(past, SharedCache):
                 raise InputError("this graph keeps its cache in place: pass empty_past() or the "
                                  "cache a previous run returned")
-            if start + n > self.max_len:
+            if start + n > past.capacity:
                 raise InputError(f"positions {start}..{start + n - 1} exceed the cache of "
-                                 f"{self.max_len} positions")
+                                 f"{past.capacity} positions")
             return past.run(self._session, ids, start), past
+        if past is None or start == 0:
+            past = self.empty_past()
         feed: dict[str, Any] = {
             "input_ids": np.asarray([ids], dtype=np.int64),
             "position_ids": np.arange(start, start + n, dtype=np.int64)[None, :],
@@ -165,9 +172,9 @@ class OutputGuard:
                                    self.max_len, self.max_prompt, self.carry)
             if len(segs) > 1:
                 notes.append(f"scored in {len(segs)} windows of {self.max_len} positions")
-            cache = self.empty_past() if self.shared_cache else None  # re-used per window
+            cache = None
             for seg in segs:
-                logits, _ = self.run(seg.input_ids, 0, self.empty_past() if cache is None else cache)
+                logits, cache = self.run(seg.input_ids, 0, cache)
                 best = max(best, float(logits[seg.score_from:].max()))
         else:
             notes.append("empty response: nothing to score")
@@ -222,11 +229,8 @@ class OutputStream:
         return self._tokens
 
     def _prime(self, context: list[int]) -> None:
-        g = self._g
         ids = self._prefix + context
-        # a shared cache is rewritten from position 0; a growing one starts empty
-        past = self._past if (g.shared_cache and self._past is not None) else g.empty_past()
-        _, self._past = g.run(ids, 0, past)
+        _, self._past = self._g.run(ids, 0, self._past)  # start 0: from scratch
         self._pos = len(ids)
 
     def _push(self, ids: list[int]) -> None:

@@ -15,13 +15,12 @@ from ..runtime import InputGuard, OutputGuard
 from . import graphs, parity
 from .card import model_card
 from .manifest import build_manifest, tokenizer_info, write_manifest
-from .quantize import optimize_graph, quantize_int8, quantize_int8_blockwise
+from .quantize import BLOCK_SIZE, optimize_graph, quantize_int8, quantize_int8_blockwise
 
 log = logging.getLogger(__name__)
 
 DEFAULT_OPSET = 18
 STREAMING_GRAPHS = ("fused", "fused-mha", "traced")
-BLOCK_SIZE = 128  # block-wise int8: weights per scale along K (see quantize_int8_blockwise)
 
 
 @dataclass
@@ -140,8 +139,7 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, options: ExportOptions 
                     shutil.rmtree(int8_dir)
                 int8_dir.mkdir()
                 if mode == "blockwise":
-                    quantize_int8_blockwise(fp32_dir / "model.onnx", int8_dir / "model.onnx",
-                                            BLOCK_SIZE)
+                    quantize_int8_blockwise(fp32_dir / "model.onnx", int8_dir / "model.onnx")
                     onnx_info["quantization"] = "int8-blockwise-weight-only"
                     onnx_info["block_size"] = BLOCK_SIZE
                 else:

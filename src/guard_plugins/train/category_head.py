@@ -32,19 +32,16 @@ from .models import InputClassifier, load_tokenizer, read_meta, special_ids
 
 @torch.no_grad()
 def _pooled(model: Any, tok: Any, texts: list[str], ids: dict[str, int], batch: int = 64) -> torch.Tensor:
+    """Pooled features of each text's first window (padded like training batches)."""
     enc = D.encode_texts(tok, texts)
+    examples = [D.InputExample([x[:INPUT_WINDOW]], 0, -1, i) for i, x in enumerate(enc)]
     order = sorted(range(len(enc)), key=lambda i: len(enc[i]))
     feats = torch.zeros(len(enc), model.config.hidden_size)
     for s in range(0, len(order), batch):
         b = order[s:s + batch]
-        seqs = [[ids["cls_id"], *enc[i][:INPUT_WINDOW], ids["sep_id"]] for i in b]
-        L = max(len(x) for x in seqs)
-        x = torch.full((len(seqs), L), ids["pad_id"], dtype=torch.long)
-        m = torch.zeros_like(x)
-        for k, q in enumerate(seqs):
-            x[k, :len(q)] = torch.tensor(q)
-            m[k, :len(q)] = 1
-        out = model.bert(input_ids=x, attention_mask=m, token_type_ids=torch.zeros_like(x))
+        x = D.collate_input([examples[i] for i in b], ids["cls_id"], ids["sep_id"], ids["pad_id"])
+        out = model.bert(input_ids=x.input_ids, attention_mask=x.attention_mask,
+                         token_type_ids=torch.zeros_like(x.input_ids))
         feats[b] = out.pooler_output
     return feats
 

@@ -22,29 +22,24 @@ def timed(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> list[float]:
     return out
 
 
-def interleaved(fns: dict[str, Callable[[], Any]], repeat: int, warmup: int = 2,
-                every: dict[str, int] | None = None, block: int | None = None) -> dict[str, list[float]]:
-    """Time several functions in rounds; ``every[name] = k`` times ``name`` only every k-th
-    call (slow baselines). Each round runs ``block`` calls of one function in a row (default:
-    all ``repeat`` calls, i.e. one phase per function). Switching runtime on every call, as an
-    earlier version did, measured with several intra-op threads the hand-over between
-    onnxruntime's and torch's spinning thread pools (each stealing the other's cores: feed
-    p95 5 ms instead of 1 ms), not the models; ``block=1`` restores it for one thread on a
-    noisy shared machine. Returns milliseconds per function."""
+def timed_phases(fns: dict[str, Callable[[], Any]], repeat: int, warmup: int = 2,
+                 every: dict[str, int] | None = None) -> dict[str, list[float]]:
+    """Time each function ``repeat`` times in its own phase, one after the other;
+    ``every[name] = k`` times ``name`` only every k-th call (slow baselines). Alternating
+    runtimes call by call, as an earlier version did, measured with several intra-op threads
+    the hand-over between onnxruntime's and torch's spinning thread pools (each stealing the
+    other's cores: feed p95 5 ms instead of 1 ms), not the models. Returns milliseconds per
+    function."""
     every = every or {}
-    block = block or max(1, repeat)
-    for fn in fns.values():
+    out: dict[str, list[float]] = {}
+    for name, fn in fns.items():
         for _ in range(warmup):
             fn()
-    out: dict[str, list[float]] = {k: [] for k in fns}
-    for r in range(0, repeat, block):
-        for name, fn in fns.items():
-            for i in range(r, min(r + block, repeat)):
-                if i % every.get(name, 1):
-                    continue
-                t0 = time.perf_counter()
-                fn()
-                out[name].append((time.perf_counter() - t0) * 1000.0)
+        out[name] = []
+        for i in range(0, repeat, every.get(name, 1)):
+            t0 = time.perf_counter()
+            fn()
+            out[name].append((time.perf_counter() - t0) * 1000.0)
     return out
 
 

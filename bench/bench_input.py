@@ -1,6 +1,7 @@
 """Input guard latency and throughput: runtime (onnxruntime) vs the same weights in torch eager.
 
-The runtime and torch calls are timed in alternation (see ``_common.interleaved``).
+The runtime and torch calls are timed in separate phases of the same process
+(see ``_common.timed_phases``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import interleaved, stats, timed
+from _common import timed_phases, stats, timed
 
 
 def text_of_tokens(guard: Any, n: int) -> str:
@@ -59,7 +60,7 @@ def run(guard: Any, ckpt: Path | None, lengths: list[int], repeat: int, batch: i
         fns: dict[str, Callable[[], Any]] = {"onnx": lambda: guard.check_input(text)}
         if torch_model is not None:
             fns["torch_eager"] = _torch_call(torch_model, ig, text)
-        ms = interleaved(fns, rep)
+        ms = timed_phases(fns, rep)
         r: dict[str, Any] = {"windows": len(ig._prepare(text)[0])}
         r.update({k: stats(v) for k, v in ms.items()})
         if "torch_eager" in r:

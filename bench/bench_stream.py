@@ -1,8 +1,9 @@
 """Streaming output guard: per-token incremental cost vs torch eager and vs re-encoding.
 
 For each context length the stream is first fed that many response tokens; then one-token
-``feed`` calls are timed in alternation with a torch eager incremental step at the same cache
-position and with re-encoding the whole prefix (ONNX and torch; every 4th round).
+``feed`` calls are timed, then (each in its own phase, ``_common.timed_phases``) a torch eager
+incremental step at the same cache position and re-encoding the whole prefix (ONNX and
+torch; every 4th step).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import interleaved, stats
+from _common import timed_phases, stats
 
 WORD = " go"  # one token per word for the MiniLM tokenizer
 
@@ -72,7 +73,7 @@ def run(guard: Any, ckpt: Path | None, contexts: list[int], steps: int, repeat: 
             state["stream"] = guard.stream(prompt)
             state["stream"].feed(WORD * ctx)
             before = state["stream"].tokens
-            got = interleaved(fns, steps, warmup=0, every=every)
+            got = timed_phases(fns, steps, warmup=0, every=every)
             assert state["stream"].tokens == before + steps
             for k, v in got.items():
                 ms[k] += v

@@ -116,7 +116,8 @@ def _unscramble(decode, ratio):  # noqa: ANN001, ANN202
 
 
 def decoded_variants(text: str) -> list[tuple[str, str]]:
-    """``[(decoder, decoded_text), ...]`` for the decoders whose detector fired (at most 4)."""
+    """``[(decoder, decoded_text), ...]`` for the decoders whose detector fired (at most
+    ``MAX_VARIANTS``)."""
     if not text or len(text) > 4 * MAX_DECODED_CHARS:
         return []
     # fold only words that also hold ASCII letters (mixed-script words), not Russian or Greek text

@@ -130,3 +130,34 @@ def test_stratified_sample_respects_size_and_keeps_rare_strata() -> None:
     got = D.stratified_sample(rows, 1000, seed=3)
     assert sum(r["category"] == "rare" for r in got) == 5  # a rare stratum survives whole
     assert D.stratified_sample(rows, 1000, seed=3) == got  # deterministic
+
+
+def test_bf16_autocast_computes_the_same_loss_and_gradients_as_fp32(
+        train_real_model: StreamingValueModel) -> None:
+    """The training precision switch changes the matmul dtype only: same function, fp32 weights."""
+    from guard_plugins.train.losses import max_weight, streaming_loss
+    from guard_plugins.train.trainer import bf16_supported, resolve_precision
+
+    assert resolve_precision("fp32") == "fp32" and resolve_precision("bf16") == "bf16"
+    assert resolve_precision("auto") == ("bf16" if bf16_supported() else "fp32")
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("fp16")
+    m = train_real_model
+    torch.manual_seed(1)
+    ids = torch.randint(1000, 8000, (2, 40))
+    mask = torch.ones(2, 30)
+    labels = torch.tensor([0.0, 1.0])
+    results = {}
+    for bf16 in (False, True):
+        m.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            values, _ = m(ids, attention_mask=torch.ones_like(ids))
+            loss = streaming_loss(values[:, 10:].float(), mask, labels, max_weight(0.5))
+        loss.backward()
+        g = m.value_head.weight.grad
+        assert g.dtype == torch.float32 and m.value_head.weight.dtype == torch.float32
+        results[bf16] = (float(loss.detach()), g.clone())
+    m.zero_grad(set_to_none=True)
+    (l32, g32), (l16, g16) = results[False], results[True]
+    assert abs(l32 - l16) < 0.02 * abs(l32)
+    assert torch.nn.functional.cosine_similarity(g32.flatten(), g16.flatten(), dim=0) > 0.99

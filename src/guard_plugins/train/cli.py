@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="L2 penalty towards the base weights (alternative to an NTP regulariser)")
     p.add_argument("--head-lr-mult", type=float, default=20.0,
                    help="learning-rate multiplier for the fresh heads (classifier/value head, pooler)")
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                   help="training matmuls: bf16 autocast (fp32 weights, losses and scoring) or "
+                        "fp32; auto = bf16 where the CPU has AVX512-BF16/AMX")
     p.add_argument("--quiet", action="store_true", help="no progress bars or logs")
     return p
 
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed, threads=args.threads, resume=args.resume, target_fpr=args.target_fpr,
         quiet=args.quiet, save_every=args.save_every, max_response=args.max_response or None,
         full_fraction=args.full_fraction, ramp_in=args.ramp_in, l2sp=args.l2sp,
-        head_lr_mult=args.head_lr_mult)
+        head_lr_mult=args.head_lr_mult, precision=args.precision)
     try:
         train(cfg)
     except GuardError as e:

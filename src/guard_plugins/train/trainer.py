@@ -71,6 +71,10 @@ class TrainConfig:
     warmup_frac: float = 0.06
     weight_decay: float = 0.01
     max_tokens: int = 8192                     # cap on batch x longest sequence
+    # "auto" = bf16 autocast where the CPU has AVX512-BF16 or AMX, else
+    # fp32. Weights, optimizer state, losses and all scoring stay fp32; only the matmuls of
+    # the training forward/backward run in bf16 (1.65-1.7x faster steps on 2 Zen 4 cores)
+    precision: str = "auto"                    # "auto" | "bf16" | "fp32"
     # input model
     category_weight: float = 0.5
     # Learning-rate multiplier for the freshly initialised heads (classifier / value head and
@@ -88,6 +92,22 @@ class TrainConfig:
     def as_meta(self) -> dict[str, Any]:
         d = asdict(self)
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()}
+
+
+def bf16_supported() -> bool:
+    """Whether bf16 matmuls run natively here (AVX512-BF16 / AMX on CPU)."""
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool((probe is not None and probe()) or (amx is not None and amx()))
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` -> ``bf16`` where :func:`bf16_supported`, else ``fp32``; checks the value."""
+    if precision == "auto":
+        return "bf16" if bf16_supported() else "fp32"
+    if precision not in ("bf16", "fp32"):
+        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
+    return precision
 
 
 def _seed_all(seed: int) -> None:
@@ -154,7 +174,10 @@ def _fit(cfg: TrainConfig, model: torch.nn.Module, lengths: Sequence[int],
             if group:
                 params.append({"params": group, "weight_decay": cfg.weight_decay if decay else 0.0,
                                "lr": cfg.lr * (cfg.head_lr_mult if is_head else 1.0)})
-    opt = torch.optim.AdamW(params, lr=cfg.lr)
+    try:  # the fused kernel: same update, ~80 ms less per step than the for-loop one here
+        opt = torch.optim.AdamW(params, lr=cfg.lr, fused=True)
+    except (RuntimeError, TypeError):
+        opt = torch.optim.AdamW(params, lr=cfg.lr)
     warm = max(1, int(cfg.warmup_frac * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
@@ -167,10 +190,13 @@ def _fit(cfg: TrainConfig, model: torch.nn.Module, lengths: Sequence[int],
                unit="step", dynamic_ncols=True)
     ema = None
     rng = random.Random(cfg.seed)
+    precision = resolve_precision(cfg.precision)
+    _log(cfg, f"{total} steps, {precision} matmuls")
     for step in range(start, total):
         rng.seed(cfg.seed * 1_000_003 + step)
         progress = step / total
-        loss = step_fn(schedule[step], progress, rng)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss = step_fn(schedule[step], progress, rng)
         if extra_loss is not None:
             loss = loss + extra_loss()
         opt.zero_grad(set_to_none=True)
@@ -188,6 +214,7 @@ def _fit(cfg: TrainConfig, model: torch.nn.Module, lengths: Sequence[int],
     _save_state(cfg.out, model, opt, sched, total, total)
     model.eval()
     return {"steps": total, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed,
+            "precision": precision,
             "batch_size": cfg.batch_size, "seconds": round(time.time() - t0, 1),
             "final_loss_ema": None if ema is None else round(ema, 5), "resumed_from": start}
 
@@ -295,7 +322,7 @@ def train_input(cfg: TrainConfig) -> dict[str, Any]:
         batch = D.collate_input([train[i] for i in b], ids["cls_id"], ids["sep_id"], ids["pad_id"],
                                 max_windows=cfg.max_windows, rng=rng)
         logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                       token_type_ids=torch.zeros_like(batch.input_ids)).logits
+                       token_type_ids=torch.zeros_like(batch.input_ids)).logits.float()
         loss, _ = input_loss(logits, batch.window_item, batch.labels, batch.cat_targets,
                              batch.cat_known, cfg.category_weight)
         return loss
@@ -381,7 +408,7 @@ def train_output(cfg: TrainConfig) -> dict[str, Any]:
 
     def step(b: list[int], progress: float, rng: random.Random) -> torch.Tensor:
         batch = D.collate_output([train[i] for i in b], ids["pad_id"])
-        logits = _response_logits(model, batch)
+        logits = _response_logits(model, batch).float()
         return streaming_loss(logits, batch.resp_mask, batch.labels,
                               max_weight(progress, cfg.reach_at), cfg.ramp_in)
 

@@ -19,9 +19,11 @@ from ..errors import GuardError
 
 # defaults sized for the full default training on 2 CPU cores (see docs and issue 3). Input:
 # one pass over every train item (0 = all) beat two passes over 16,000 (dev F1 0.924 vs 0.894,
-# input model card v0.4.0) for 2.6x the item passes (2,847 s vs 917 s on 2 cores)
+# input model card v0.4.0); 1.5 passes with bf16 matmuls beat one fp32 pass (0.934 vs 0.924,
+# v0.5.0) for 3,169 s instead of 2,847 s on 2 Zen 4 cores. Without AVX512-BF16 (fp32 matmuls)
+# the 1.5 passes take about 1.4x longer.
 DEFAULTS = {
-    "input": {"epochs": 1.0, "batch_size": 32, "lr": 5e-5, "max_train_items": 0,
+    "input": {"epochs": 1.5, "batch_size": 32, "lr": 5e-5, "max_train_items": 0,
               "max_eval_items": 3000},
     "output": {"epochs": 1.0, "batch_size": 16, "lr": 6e-5, "max_train_items": 7000,
                "max_eval_items": 1500},

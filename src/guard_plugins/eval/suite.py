@@ -1,8 +1,20 @@
-"""The results suite: the models on the dev splits and on every labelled public set.
+"""The results suite: the models on the real-world dev sets, the dev splits and every
+labelled public set.
 
     python -m guard_plugins.eval.suite --shared-data ../shared/data --data data/default \\
-        --out reports/suite.md [--models DIR] [--max-per-set 400] [--sets NAME ...]
+        --out reports/suite.md [--models DIR] [--max-per-set 400] [--sets NAME ...] \\
+        [--realworld DIR | --no-realworld] [--max-per-realworld-set N] [--max-late-harm N] \\
+        [--only realworld dev public]
 
+* **real-world dev sets** (the headline, :mod:`guard_plugins.eval.realworld`): every
+  ``prompts/<set>/dev.jsonl`` (input) and ``responses/<set>/dev.jsonl`` (output) of
+  ``--realworld`` (default ``SHARED/realworld`` when it exists and ``--sets`` does not pick
+  public sets; ``--realworld-sets`` picks real-world ones), scored whole (never trained
+  on, so nothing is dropped; ``--max-per-realworld-set`` caps them), one row per set plus
+  pooled rows (all inputs, English inputs, English outputs). With them come the **late-harm
+  check** (flagged harmful English responses with 5, 20, 100 benign sentences in front:
+  share still flagged; ``--max-late-harm`` items) and the **shortcut audit** (benign openers
+  and stock phrases scored alone: which are flagged);
 * **dev splits**: ``DATA/inputs.dev.jsonl`` and ``DATA/outputs.dev.jsonl`` (``guard-synth``
   output): every input row (or ``--max-dev``), 1,000 sampled output rows
   (``--max-dev-outputs``; streaming is scored token by token);
@@ -40,7 +52,10 @@ from ..errors import DataError, GuardError
 from .data import EvalData, EvalRecord, Kind, parse_eval_record, read_eval_file
 from .evaluate import ChunkSpec, EvalResult, evaluate
 
-__all__ = ["SuiteRow", "run_suite", "render_suite", "main"]
+__all__ = ["SuiteRow", "PARTS", "run_suite", "render_suite", "main"]
+
+#: The parts of the suite (``--only``), in the order they are run and rendered.
+PARTS = ("realworld", "dev", "public")
 
 SuiteRow = dict[str, Any]
 
@@ -108,12 +123,54 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
               max_per_output_set: int | None = 150, max_dev: int | None = None,
               max_dev_outputs: int | None = 1000, seed: int = 0, progress: bool = True,
               models: str | None = None,
-              kinds: Sequence[str] = ("input", "output")) -> dict[str, Any]:
-    """Evaluate on the dev splits and public sets; returns ``{"rows": [...], "notes": [...]}``."""
+              kinds: Sequence[str] = ("input", "output"), realworld: Path | None = None,
+              max_per_realworld_set: int | None = None, max_late_harm: int | None = 300,
+              late_harm_ks: Sequence[int] = (5, 20, 100), shortcut_audit: bool = True,
+              realworld_sets: Sequence[str] | None = None,
+              parts: Sequence[str] = PARTS) -> dict[str, Any]:
+    """Evaluate on the real-world dev sets, the dev splits and the public sets.
+
+    Returns ``{"rows": [...], "notes": [...], "late_harm": {...} | None,
+    "shortcut_audit": {...} | None}``; real-world rows come first (group ``realworld``).
+    ``realworld``: the real-world folder (``None``: skipped), ``realworld_sets`` its sets to
+    score (default: all); ``max_late_harm=0`` skips the late-harm check; ``parts``: which of
+    :data:`PARTS` to run.
+    """
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise GuardError(f"unknown suite part(s) {unknown}; known: {list(PARTS)}")
     rows: list[SuiteRow] = []
     notes: list[str] = []
+    late: dict[str, Any] | None = None
+    audit: dict[str, Any] | None = None
     chunking = ChunkSpec(seed=seed)
-    if data_dir is not None:
+    if "realworld" in parts and realworld is not None:
+        from .realworld import is_english, late_harm_check, run_realworld
+        from .realworld import shortcut_audit as run_audit
+
+        rw = run_realworld(guard, realworld, sets=realworld_sets,
+                           max_per_set=max_per_realworld_set, seed=seed,
+                           chunking=chunking, progress=progress, models=models, kinds=kinds,
+                           row=_row)
+        rows += rw["rows"]
+        notes += rw["notes"]
+        if "output" in kinds and max_late_harm != 0:
+            recs: list[EvalRecord] = []
+            flagged: list[bool] = []
+            for key, d in rw["data"].items():
+                if key[0] != "output":
+                    continue
+                for rec, it in zip(d.records, rw["results"][key].items):
+                    if rec.label == 1 and is_english(rec):
+                        recs.append(rec)
+                        flagged.append(it.flagged)
+            late = late_harm_check(guard, recs, ks=late_harm_ks, max_items=max_late_harm,
+                                   seed=seed, flagged=flagged, progress=progress)
+        if shortcut_audit:
+            audit = run_audit(guard, kinds=kinds, seed=seed)
+    elif "realworld" in parts:
+        notes.append("no real-world data folder (--realworld): real-world dev sets skipped")
+    if "dev" in parts and data_dir is not None:
         for kind, stem in (("input", "inputs"), ("output", "outputs")):
             if kind not in kinds:
                 continue
@@ -125,7 +182,7 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
             d.records = _sample(d.records, max_dev if kind == "input" else max_dev_outputs, seed)
             res = evaluate(guard, d, chunking=chunking, progress=progress, models=models)
             rows.append(_row(f"dev ({stem}.dev.jsonl)", res, {"group": "dev", "dropped_seen": 0}))
-    if shared_data is not None:
+    if "public" in parts and shared_data is not None:
         try:
             from ..synth.public import load_public
         except ImportError as e:
@@ -142,7 +199,12 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
                 continue
             by_set: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for r in recs:
-                by_set[str(r.get("source", "public/?")).removeprefix("public/")].append(r)
+                name = str(r.get("source", "public/?")).removeprefix("public/")
+                if name.startswith("realworld_"):
+                    # the train parts of the realworld sets: their dev parts are the headline
+                    # rows above; train rows are in the mix (or dropped by the dev guard)
+                    continue
+                by_set[name].append(r)
             for name in sorted(by_set):
                 good: list[EvalRecord] = []
                 dropped = invalid = 0
@@ -170,7 +232,7 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
         for name, entry in report.items():
             if entry.get("missing"):
                 notes.append(f"{name}: files missing ({', '.join(entry['missing'])})")
-    return {"rows": rows, "notes": notes}
+    return {"rows": rows, "notes": notes, "late_harm": late, "shortcut_audit": audit}
 
 
 def _f(x: Any, pct: bool = False) -> str:
@@ -189,8 +251,98 @@ def _two_class(r: SuiteRow, key: str) -> Any:
     return r.get(key) if r["n_pos"] and r["n_neg"] else None
 
 
+_IN_HEAD = ["| set | n | harmful | seen (dropped) | precision | recall | F1 | FPR % | AUPRC | recall @ 1 % FPR |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+_OUT_HEAD = ["| set | n | harmful | seen (dropped) | F1 | recall | FPR % | AUPRC | stream F1 | stream recall | stream FPR % | median tokens before halt |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+
+def _name(r: SuiteRow) -> str:
+    return f"**{r['set']}**" if r.get("pooled") else r["set"]
+
+
+def _col4(r: SuiteRow, realworld: bool) -> str:
+    """Fourth column: rows dropped as seen (dev/public) or the English share (real-world)."""
+    if not realworld:
+        return str(r.get("dropped_seen", 0))
+    return _f(r.get("english_share"), True) if "english_share" in r else "n/a"
+
+
+def _head(head: list[str], realworld: bool) -> list[str]:
+    return [head[0].replace("seen (dropped)", "English %") if realworld else head[0], head[1]]
+
+
+def _input_lines(rows: Sequence[SuiteRow], realworld: bool = False) -> list[str]:
+    lines = _head(_IN_HEAD, realworld)
+    for r in rows:
+        lines.append(f"| {_name(r)} | {r['n']} | {r['n_pos']} | {_col4(r, realworld)} | "
+                     f"{_f(_two_class(r, 'precision'))} | {_f(r['recall'])} | "
+                     f"{_f(_two_class(r, 'f1'))} | {_f(r['fpr'], True)} | "
+                     f"{_f(_two_class(r, 'auprc'))} | {_f(r['recall_at_1pct_fpr'])} |")
+    return lines + [""]
+
+
+def _output_lines(rows: Sequence[SuiteRow], realworld: bool = False) -> list[str]:
+    lines = _head(_OUT_HEAD, realworld)
+    for r in rows:
+        lines.append(f"| {_name(r)} | {r['n']} | {r['n_pos']} | {_col4(r, realworld)} | "
+                     f"{_f(_two_class(r, 'f1'))} | {_f(r['recall'])} | {_f(r['fpr'], True)} | "
+                     f"{_f(_two_class(r, 'auprc'))} | {_f(_two_class(r, 'stream_f1'))} | "
+                     f"{_f(r.get('stream_recall'))} | {_f(r.get('stream_fpr'), True)} | "
+                     f"{_pct(r.get('median_halt'))} |")
+    return lines + [""]
+
+
+def _late_harm_lines(late: dict[str, Any]) -> list[str]:
+    lines = ["### Late harm: benign sentences before a flagged harmful response", "",
+             f"{late['n']} harmful English real-world dev responses the output guard flags on "
+             f"their own (of {late['candidates']} harmful; at most the `--max-late-harm` cap), "
+             "each with k ordinary benign sentences (weather, cooking, history trivia) put in "
+             "front. Scored by the streaming rule (the stream halts when any prefix value "
+             "passes the threshold; `check_output` takes the same maximum over tokens). A share "
+             "below 100 % means a benign lead-in hides harm the guard otherwise catches.", "",
+             "| k benign sentences | n | still flagged | share | median score |",
+             "|---|---|---|---|---|"]
+    for r in late["rows"]:
+        lines.append(f"| {r['k']} | {r['n']} | {r['flagged']} | {_pct(r['share'])} | "
+                     f"{_f(r.get('median_score'))} |")
+    return lines + [""]
+
+
+def _audit_lines(audit: dict[str, Any]) -> list[str]:
+    lines = ["### Shortcut audit: benign openers scored alone", "",
+             "Openers and stock phrases (the offline generator's vocabulary, common openers of "
+             "real answers) scored as the whole response, streaming rule; a flagged one is a "
+             "learned shortcut (goal: none). First after a generic request "
+             f"(\"{audit.get('prompt', '')}\"), then with an empty prompt (a caller that "
+             "streams without passing the prompt).", ""]
+    outs = audit.get("output") or []
+    for key, ctx in (("", "after the generic request"), ("_no_prompt", "with an empty prompt")):
+        if not outs:
+            break
+        flagged = [e for e in outs if e[f"flagged{key}"]]
+        top = max(outs, key=lambda e: e[f"score{key}"])
+        lines.append(f"- output guard, {len(outs)} phrases {ctx}: **{len(flagged)} flagged** "
+                     f"(highest score {_f(top[f'score{key}'])}: \"{top['phrase']}\").")
+        shown = sorted(flagged, key=lambda e: -e[f"score{key}"])
+        for e in shown[:15]:
+            lines.append(f"  - {_f(e[f'score{key}'])} \"{e['phrase']}\" ({e.get('source') or 'output'})")
+        if len(shown) > 15:
+            lines.append(f"  - ... and {len(shown) - 15} more (JSON: `shortcut_audit`)")
+    ins = audit.get("input") or []
+    if ins:
+        flagged = [e for e in ins if e["flagged"]]
+        top = max(ins, key=lambda e: e["score"])
+        lines.append(f"- input guard, {len(ins)} short benign prompts: **{len(flagged)} flagged** "
+                     f"(highest score {_f(top['score'])}: \"{top['phrase']}\").")
+        for e in flagged:
+            lines.append(f"  - {_f(e['score'])} \"{e['phrase']}\"")
+    return lines + [""]
+
+
 def render_suite(result: dict[str, Any], command: str, meta: dict[str, Any]) -> str:
-    """Markdown tables (inputs, then outputs) with the command that made them."""
+    """Markdown: the real-world dev sets first (headline, with the late-harm check and the
+    shortcut audit), then the dev split and public sets (inputs, then outputs)."""
     lines = ["# Results suite", "",
              f"Made with: `{command}`", "",
              f"Models: `{meta.get('models') or 'embedded defaults'}` (input threshold "
@@ -201,29 +353,34 @@ def render_suite(result: dict[str, Any], command: str, meta: dict[str, Any]) -> 
              "were dropped (`seen`), the rest sampled to at most the `n` shown (class ratio "
              "kept). One-class sets: only recall (harmful) or FPR (benign) applies.", ""]
     rows = result["rows"]
-    ins = [r for r in rows if r["kind"] == "input"]
-    outs = [r for r in rows if r["kind"] == "output"]
+    real = [r for r in rows if r.get("group") == "realworld"]
+    rest = [r for r in rows if r.get("group") != "realworld"]
+    late, audit = result.get("late_harm"), result.get("shortcut_audit")
+    if real or late or audit:
+        lines += ["## Real-world dev sets (headline)", "",
+                  "`realworld/{prompts,responses}/<set>/dev.jsonl` of the shared data: public text "
+                  "by real people and real LLMs, labelled by people or a strong judge, never "
+                  "trained or calibrated on, scored whole (no row dropped). The split is by text, "
+                  "not by goal or template, so these numbers are in-distribution for models "
+                  "trained on the train parts. Pooled rows (bold): every set's rows together; "
+                  "English = `language` field `en` or absent (some sets are mostly Chinese or "
+                  "multilingual, which an English tokenizer reads poorly).", ""]
+        ins = [r for r in real if r["kind"] == "input"]
+        outs = [r for r in real if r["kind"] == "output"]
+        if ins:
+            lines += ["### Input guard", ""] + _input_lines(ins, realworld=True)
+        if outs:
+            lines += ["### Output guard (whole response / streaming rule)", ""] + _output_lines(outs, realworld=True)
+        if late:
+            lines += _late_harm_lines(late)
+        if audit:
+            lines += _audit_lines(audit)
+    ins = [r for r in rest if r["kind"] == "input"]
+    outs = [r for r in rest if r["kind"] == "output"]
     if ins:
-        lines += ["## Input guard", "",
-                  "| set | n | harmful | seen (dropped) | precision | recall | F1 | FPR % | AUPRC | recall @ 1 % FPR |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
-        for r in ins:
-            lines.append(f"| {r['set']} | {r['n']} | {r['n_pos']} | {r.get('dropped_seen', 0)} | "
-                         f"{_f(_two_class(r, 'precision'))} | {_f(r['recall'])} | "
-                         f"{_f(_two_class(r, 'f1'))} | {_f(r['fpr'], True)} | "
-                         f"{_f(_two_class(r, 'auprc'))} | {_f(r['recall_at_1pct_fpr'])} |")
-        lines.append("")
+        lines += ["## Input guard", ""] + _input_lines(ins)
     if outs:
-        lines += ["## Output guard (whole response / streaming rule)", "",
-                  "| set | n | harmful | seen (dropped) | F1 | recall | FPR % | AUPRC | stream F1 | stream recall | stream FPR % | median tokens before halt |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in outs:
-            lines.append(f"| {r['set']} | {r['n']} | {r['n_pos']} | {r.get('dropped_seen', 0)} | "
-                         f"{_f(_two_class(r, 'f1'))} | {_f(r['recall'])} | {_f(r['fpr'], True)} | "
-                         f"{_f(_two_class(r, 'auprc'))} | {_f(_two_class(r, 'stream_f1'))} | "
-                         f"{_f(r.get('stream_recall'))} | {_f(r.get('stream_fpr'), True)} | "
-                         f"{_pct(r.get('median_halt'))} |")
-        lines.append("")
+        lines += ["## Output guard (whole response / streaming rule)", ""] + _output_lines(outs)
     if result["notes"]:
         lines += ["Notes:", ""] + [f"- {n}" for n in result["notes"]] + [""]
     return "\n".join(lines)
@@ -232,10 +389,12 @@ def render_suite(result: dict[str, Any], command: str, meta: dict[str, Any]) -> 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m guard_plugins.eval.suite",
-        description="Evaluate the models on the dev splits and every labelled public set; "
-                    "write a markdown results table (and JSON next to it).")
+        description="Evaluate the models on the real-world dev sets (headline), the dev splits "
+                    "and every labelled public set; write a markdown results table (and JSON "
+                    "next to it).")
     p.add_argument("--shared-data", type=Path, default=None,
-                   help="public data folder (e.g. ../shared/data); omit to skip public sets")
+                   help="public data folder (e.g. ../shared/data; its realworld/ is the default "
+                        "--realworld); omit to skip public sets")
     p.add_argument("--data", type=Path, default=None,
                    help="guard-synth output folder (dev splits; train/calib rows are dropped "
                         "from the public sets)")
@@ -255,6 +414,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rows sampled from the dev output split (default: %(default)s; 0 = all)")
     p.add_argument("--kinds", nargs="+", choices=("input", "output"), default=["input", "output"],
                    help="which guards to evaluate (default: both)")
+    p.add_argument("--realworld", type=Path, default=None, metavar="DIR",
+                   help="real-world data folder (prompts/<set>/dev.jsonl, responses/<set>/dev.jsonl; "
+                        "default: SHARED_DATA/realworld when it exists and --sets is not given)")
+    p.add_argument("--realworld-sets", nargs="+", default=None, metavar="NAME",
+                   help="only these real-world sets (folder names; default: every set)")
+    p.add_argument("--no-realworld", action="store_true",
+                   help="skip the real-world dev sets (and the late-harm check and shortcut audit)")
+    p.add_argument("--max-per-realworld-set", type=int, default=0, metavar="N",
+                   help="rows sampled per real-world dev set (default: 0 = all)")
+    p.add_argument("--max-late-harm", type=int, default=300, metavar="N",
+                   help="flagged harmful real-world responses in the late-harm check "
+                        "(default: %(default)s; 0 = skip the check)")
+    p.add_argument("--no-shortcut-audit", action="store_true",
+                   help="skip the shortcut audit (benign openers scored alone)")
+    p.add_argument("--only", nargs="+", choices=PARTS, default=None, metavar="PART",
+                   help=f"run only these parts ({', '.join(PARTS)}; default: every part with data)")
     p.add_argument("--seed", type=int, default=0, help="sampling and chunking seed (default: 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     return p
@@ -262,8 +437,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.shared_data is None and args.data is None:
-        print("suite: error: pass --data and/or --shared-data", file=sys.stderr)
+    realworld: Path | None = None
+    if not args.no_realworld:
+        if args.realworld is not None:
+            realworld = args.realworld
+        elif (args.shared_data is not None and args.sets is None
+              and (args.shared_data / "realworld").is_dir()):
+            # --sets asks for a targeted run of named public sets: no default real-world part
+            realworld = args.shared_data / "realworld"
+    if args.shared_data is None and args.data is None and realworld is None:
+        print("suite: error: pass --data and/or --shared-data (or --realworld)", file=sys.stderr)
+        return 2
+    if args.max_per_realworld_set < 0 or args.max_late_harm < 0:
+        print("suite: error: --max-per-realworld-set and --max-late-harm must be >= 0", file=sys.stderr)
         return 2
     from .cli import load_guard
 
@@ -280,7 +466,12 @@ def main(argv: list[str] | None = None) -> int:
                            max_dev=args.max_dev or None,
                            max_dev_outputs=args.max_dev_outputs or None,
                            seed=args.seed, progress=not args.no_progress, kinds=args.kinds,
-                           models=None if args.models is None else str(args.models))
+                           models=None if args.models is None else str(args.models),
+                           realworld=realworld, realworld_sets=args.realworld_sets,
+                           max_per_realworld_set=args.max_per_realworld_set or None,
+                           max_late_harm=args.max_late_harm,
+                           shortcut_audit=not args.no_shortcut_audit,
+                           parts=args.only or PARTS)
     except (DataError, GuardError) as e:
         print(f"suite: error: {e}", file=sys.stderr)
         return 2

@@ -178,6 +178,38 @@ def render_markdown(card: Mapping[str, Any]) -> str:
                          card[which]["augmented"]["per_split"].get(s, 0)])
     lines += [_md_table(["file", "split", "total", "label 0", "label 1", "augmented"], rows), ""]
 
+    mix = (card.get("params") or {}).get("real_mix") or {}
+    if mix.get("train_mix"):
+        lines += ["## Training mix (train split)", "",
+                  "Real = public sets written by people or real LLMs (`public/...`, including "
+                  "`realworld/*/train.jsonl`), as they are; augmented = variants of real or "
+                  "synthetic records (preamble splices of real responses, wrapper twins of real "
+                  "prompts, jailbreak wrappers, ...); synthetic = the constitution's offline or "
+                  "LLM generator. `realworld/*/dev.jsonl` is never imported: records whose text is "
+                  "in one of those files are dropped from every split "
+                  f"({mix.get('realworld_dev_overlap_dropped')}).", ""]
+        rows = []
+        for which in ("inputs", "outputs"):
+            t = mix["train_mix"][which]
+            agg: dict[str, list[int]] = {}
+            for src, d in t["per_source"].items():
+                key = ("augmented" if "(augmented)" in src else
+                       "real" if src.startswith("public/") else "synthetic")
+                a = agg.setdefault(key, [0, 0])
+                a[0] += d["0"]
+                a[1] += d["1"]
+            for key in ("real", "augmented", "synthetic"):
+                a = agg.get(key, [0, 0])
+                rows.append([which, key, a[0], a[1], a[0] + a[1],
+                             f"{100 * (a[0] + a[1]) / max(1, t['total']):.1f} %"])
+        lines += [_md_table(["file", "part", "label 0", "label 1", "total", "share"], rows), ""]
+        rows = []
+        for which in ("inputs", "outputs"):
+            for src, d in mix["train_mix"][which]["per_source"].items():
+                rows.append([which, f"`{src}`", d["0"], d["1"]])
+        lines += ["Per source (train split):", "",
+                  _md_table(["file", "source", "label 0", "label 1"], rows), ""]
+
     for which in ("inputs", "outputs"):
         lines += [f"## {which.capitalize()} per category (label 0 / label 1)", ""]
         rows = []
@@ -243,8 +275,11 @@ def render_markdown(card: Mapping[str, Any]) -> str:
     rows = [[k, *[leak[k][p] for p in pairs]] for k in ("inputs.text", "outputs.prompt", "outputs.response")]
     lines += [_md_table(["key", *pairs], rows), ""]
 
+    params = {k: v for k, v in card["params"].items() if k != "real_mix"}
+    if mix:
+        params["real_mix"] = {k: v for k, v in mix.items() if k != "train_mix"}
     lines += ["## Generation parameters", "", "```json",
-              json.dumps(card["params"], indent=2, sort_keys=True, default=str), "```", ""]
+              json.dumps(params, indent=2, sort_keys=True, default=str), "```", ""]
     lines += ["## Safety notes", "",
               "Synthetic harmful responses are structural mocks: every operational detail is a "
               "placeholder such as `[REDACTED]`. Public harmful prompts are kept as data only. "

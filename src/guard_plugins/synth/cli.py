@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="attack-style variants per input record, on average (default: %(default)s)")
     p.add_argument("--output-augment-rate", type=float, default=0.3, metavar="R",
                    help="prompt-side variants per output record, on average (default: %(default)s)")
+    p.add_argument("--max-synthetic-outputs", type=int, default=12000, metavar="N",
+                   help="cap on synthetic output records (before augmentation) so that real "
+                        "responses lead the mix; 0 = no cap (default: %(default)s)")
+    p.add_argument("--no-splice", action="store_true",
+                   help="no preamble splices of real responses, no wrapper twins of real "
+                        "prompts, no alarming-benign answers (see synth/realmix.py)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--scale", type=float, default=1.0,
                    help="offline generator size multiplier (default: %(default)s)")
@@ -186,12 +192,42 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
         pub_in, pub_out, public_report = load_public(shared, sets=sets, progress=progress)
     timings["public"] = time.perf_counter() - t
 
+    # 3b. the real-led mix (synth/realmix.py): dev guard, caps, splices, wrapper twins
+    t = time.perf_counter()
+    from . import realmix
+    mix: dict[str, Any] = {}
+    if args.max_synthetic_outputs:
+        n0 = len(syn_out)
+        syn_out = realmix.cap_synthetic(syn_out, args.max_synthetic_outputs, args.seed)
+        aug_out = augment.augment_outputs(syn_out, seed=args.seed, rate=args.output_augment_rate)
+        mix["synthetic_outputs_capped"] = {"from": n0, "to": len(syn_out)}
+    if pub_in or pub_out:
+        if not args.no_splice:
+            aug_out = aug_out + realmix.splice_outputs(pub_out, seed=args.seed)
+            aug_out = aug_out + realmix.alarming_outputs(600, seed=args.seed)
+            aug_in = aug_in + realmix.wrapped_inputs(pub_in, seed=args.seed)
+        dev_keys = realmix.realworld_dev_keys(shared)
+        dropped: dict[str, int] = {}
+        for name, recs, kind in (("syn_in", syn_in, "input"), ("pub_in", pub_in, "input"),
+                                 ("aug_in", aug_in, "input"), ("syn_out", syn_out, "output"),
+                                 ("pub_out", pub_out, "output"), ("aug_out", aug_out, "output")):
+            kept, n = realmix.drop_dev_overlap(recs, kind, dev_keys[kind])
+            dropped[name] = n
+            recs[:] = kept
+        mix["realworld_dev_overlap_dropped"] = dropped
+        mix["realworld_dev_keys"] = {k: len(v) for k, v in dev_keys.items()}
+    timings["mix"] = time.perf_counter() - t
+
     # 4. dedupe + 5. split
     t = time.perf_counter()
     inputs, dd_in = split.dedupe(_ordered_for_dedupe(syn_in, pub_in, aug_in), split.input_key)
     outputs, dd_out = split.dedupe(_ordered_for_dedupe(syn_out, pub_out, aug_out), _output_dedupe_key)
     inputs = split.assign_splits(inputs, key=split.input_key)
     outputs = split.assign_splits(outputs, key=split.output_key)
+    inputs, mix["realworld_rule_inputs"] = realmix.keep_realworld_out_of_dev(inputs, split.input_key)
+    outputs, mix["realworld_rule_outputs"] = realmix.keep_realworld_out_of_dev(outputs, split.output_key)
+    mix["train_mix"] = {"inputs": realmix.mix_summary(r for r in inputs if r["split"] == "train"),
+                        "outputs": realmix.mix_summary(r for r in outputs if r["split"] == "train")}
     timings["dedupe_split"] = time.perf_counter() - t
 
     # 6. write
@@ -210,6 +246,7 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
         "augmented": {"inputs": len(aug_in), "outputs": len(aug_out)},
         "public_records": {"inputs": len(pub_in), "outputs": len(pub_out)},
         "dedupe_priority": ["synthetic", "public", "augmented"],
+        "real_mix": mix,
     }
     card = write_dataset_card(out, constitution=constitution, inputs=inputs, outputs=outputs,
                               public_report=public_report, params=params,

@@ -216,7 +216,7 @@ class _Sink:
         self.skipped[reason] += 1
 
     def inp(self, text: Any, label: int, *, category: str | None = None, kind: str,
-            lookalike: bool = False, group: str | None = None) -> None:
+            lookalike: bool = False, group: str | None = None, language: str | None = None) -> None:
         t = _clean(text)
         if t is None:
             self.skip("empty text")
@@ -227,10 +227,12 @@ class _Sink:
                                "license": self.ps.license}
         if group:
             rec["group"] = group
+        if language:
+            rec["language"] = language
         self.inputs.append(rec)
 
     def out(self, prompt: Any, response: Any, label: int, *, category: str | None = None,
-            kind: str = "public", group: str | None = None) -> None:
+            kind: str = "public", group: str | None = None, language: str | None = None) -> None:
         r = _clean(response)
         if r is None:
             self.skip("empty response")
@@ -241,6 +243,8 @@ class _Sink:
                                "augmentations": [], "license": self.ps.license}
         if group:
             rec["group"] = group
+        if language:
+            rec["language"] = language
         self.outputs.append(rec)
 
 
@@ -815,6 +819,115 @@ def _medical_queries(files, ps, sink):
                 sink.inp(row["query"], 0, kind="real_user")
 
 
+# ---- realworld/ (train parts only: the dev parts are the public benchmark)
+
+# Where a realworld set's own category maps reliably onto the default constitution.
+_RW_CATEGORY = {
+    "hatecheck": "hate", "davidson_hate_offensive": "hate", "toxigen_seed_statements": "hate",
+    "convabuse": "harassment", "tensor_trust_injection_attacks": "jailbreak_extraction",
+    "latent_jailbreak": "hate",
+}
+
+
+def _realworld_prompts(files, ps, sink):
+    cat = _RW_CATEGORY.get(ps.name.removeprefix("realworld_"))
+    for p, _ in _each(files, ps, sink):
+        for row in _jsonl_rows(p):
+            _need(row, ("text", "label"), p)
+            sink.read()
+            lab = row["label"]
+            if lab not in (0, 1) or isinstance(lab, bool):
+                sink.skip(f"label {lab!r} is not 0 or 1")
+                continue
+            kind = "adversarial" if row.get("adversarial") else ("harmful" if lab else "real_user")
+            sink.inp(row["text"], lab, category=cat if lab else None, kind=kind,
+                     language=row.get("language") or None)
+
+
+def _realworld_responses(files, ps, sink):
+    for p, _ in _each(files, ps, sink):
+        for row in _jsonl_rows(p):
+            _need(row, ("prompt", "response", "label"), p)
+            sink.read()
+            lab = row["label"]
+            if lab not in (0, 1) or isinstance(lab, bool):
+                sink.skip(f"label {lab!r} is not 0 or 1")
+                continue
+            sink.out(row.get("prompt"), row["response"], lab, language=row.get("language") or None)
+
+
+def _hh_assistant_turns(files, ps, sink):
+    """Assistant turns of the HH helpful dialogues (chosen side) as benign answers."""
+    for p, _ in _each(files, ps, sink):
+        for k, row in enumerate(_jsonl_rows(p)):
+            text = row.get("chosen") if isinstance(row, dict) else None
+            if not isinstance(text, str):
+                sink.read()
+                sink.skip("no 'chosen' dialogue")
+                continue
+            sink.read(sum(1 for i, t in enumerate(_hh_dialogue(text)) if t["role"] == "assistant" and i))
+            turns = _hh_dialogue(text)
+            for i, t in enumerate(turns):
+                if t["role"] != "assistant" or i == 0:
+                    continue
+                if len(t["content"].split()) < 8:
+                    sink.skip("assistant turn under 8 words")
+                    continue
+                sink.out(turns[i - 1]["content"], t["content"], 0, kind="benign", group=f"hh:{k}")
+
+
+def _dolly_answers(files, ps, sink):
+    for p, _ in _each(files, ps, sink):
+        for row in _jsonl_rows(p):
+            _need(row, ("instruction", "response"), p)
+            sink.read()
+            ctx = (row.get("context") or "").strip()
+            prompt = f"{row['instruction']}\n\n{ctx}" if ctx else row["instruction"]
+            sink.out(prompt, row["response"], 0, kind="benign")
+
+
+#: realworld set -> (licence, upstream repository@commit) (../shared/data/realworld/*/SOURCES.md)
+REALWORLD_PROMPT_SETS = {
+    "aart": ("CC-BY-4.0", "google-research-datasets/aart-ai-safety-dataset/tree/fcdb2a8a"),
+    "convabuse": ("CC-BY-4.0", "amandacurry/convabuse/tree/c0a9469f"),
+    "cosafe_multiturn": ("no licence stated", "ErxinYu/CoSafe-Dataset/tree/a298d9c7"),
+    "davidson_hate_offensive": ("MIT", "t-davidson/hate-speech-and-offensive-language/tree/cb50f7e9"),
+    "hatecheck": ("CC-BY-4.0", "paul-rottger/hatecheck-data/tree/d8430229"),
+    "latent_jailbreak": ("MIT", "qiuhuachuan/latent-jailbreak/tree/e659ed78"),
+    "multijail": ("MIT", "DAMO-NLP-SG/multilingual-safety-for-LLMs/tree/577ac511"),
+    "sap": ("Apache-2.0", "Aatrox103/SAP/tree/8f2c4dfa"),
+    "tensor_trust_injection_attacks": ("no licence stated", "HumanCompatibleAI/tensor-trust-data/tree/e2385ea9"),
+    "toxigen_seed_statements": ("MIT", "microsoft/TOXIGEN/tree/01517e81"),
+    "wildjailbreak_train_harmful_subset": ("ODC-BY (vendored by a repo without a licence)",
+                                           "matsuolab/llm_competition_2025_bridge_code/tree/452a3ebc"),
+    "xsafety_multilingual": ("Apache-2.0", "Jarviswang94/Multilingual_safety_benchmark/tree/8c55b6a6"),
+}
+REALWORLD_RESPONSE_SETS = {
+    "cipherchat_gpt4_judged": ("MIT", "RobustNLP/CipherChat/tree/540b95e6"),
+    "cipherchat_human_eval": ("MIT", "RobustNLP/CipherChat/tree/540b95e6"),
+    "flipattack_advbench": ("no licence file (all rights reserved)", "yueliu1999/FlipAttack/tree/01a44c77"),
+    "jailbreakbench_artifacts": ("MIT", "JailbreakBench/artifacts/tree/909e68c0"),
+    "llm_adaptive_attacks": ("MIT", "tml-epfl/llm-adaptive-attacks/tree/7787faaf"),
+    "llm_past_tense": ("MIT", "tml-epfl/llm-past-tense/tree/179e305d"),
+    "llm_self_defense": ("BSD-3-Clause", "poloclub/llm-self-defense/tree/168a1e20"),
+    "parden": ("no licence file (all rights reserved)", "Ed-Zh/PARDEN/tree/60d826a3"),
+}
+
+
+def _realworld_sets() -> list["PublicSet"]:
+    out = []
+    for kind, sets, loader in (("inputs", REALWORLD_PROMPT_SETS, _realworld_prompts),
+                               ("outputs", REALWORLD_RESPONSE_SETS, _realworld_responses)):
+        sub = "prompts" if kind == "inputs" else "responses"
+        for name, (lic, repo) in sets.items():
+            out.append(PublicSet(
+                f"realworld_{name}", (f"realworld/{sub}/{name}/train.jsonl",), lic,
+                _GH + repo, kind, loader,  # type: ignore[arg-type]
+                note="train part only; realworld/*/dev.jsonl is the public benchmark and is "
+                     "never imported"))
+    return out
+
+
 # --------------------------------------------------------------------------- the table
 
 _GH = "https://github.com/"
@@ -968,10 +1081,18 @@ def _sets() -> dict[str, PublicSet]:
         S("safety_tuned_llamas_answers", (_OR + "safety_tuned_llamas/safety_only_data_Instructions.json",),
           "CC-BY-NC-4.0", _GH + "vinid/safety-tuned-llamas/tree/36a4b8d5", "outputs", _stl_outputs,
           note="safe answers (refusals) to harmful instructions: label 0"),
+        S("hh_rlhf_helpful_answers", (_RU + "hh_rlhf_helpful_base_test.jsonl",), "MIT",
+          _GH + "anthropics/hh-rlhf (copy: DaehanKim/EasyRLHF@45eccb72)", "outputs",
+          _hh_assistant_turns, note="assistant turns (>= 8 words) of the chosen dialogues with "
+                                    "the human turn before them: real benign answers, label 0"),
+        S("dolly_safety_answers", (_RU + "databricks-dolly-15k-safety-only.jsonl",), "CC-BY-SA-3.0",
+          _GH + "LLM-Tuning-Safety/LLMs-Finetuning-Safety/tree/8a3b38f1", "outputs", _dolly_answers,
+          note="human answers to safety-adjacent Dolly prompts: label 0"),
         S("diasafety", tuple(_R + f"diasafety/{s}.json" for s in ("train", "val", "test")), "Apache-2.0",
           _GH + "thu-coai/DiaSafety/tree/5106a041", "outputs", _diasafety, default=False,
           note="opt-in: contextual chit-chat safety labels, not harmful content"),
     ]
+    items += _realworld_sets()
     out: dict[str, PublicSet] = {}
     for s in items:
         m = re.fullmatch(r"(\S+) \(copy: (.+)\)", s.url)
@@ -1010,6 +1131,13 @@ UNUSED_FILES: dict[str, tuple[str, str, str]] = {
     "jailbreaks/gptfuzzer_templates/GPTFuzzer.csv": (
         "MIT", _GH + "sherdencooper/GPTFuzz/tree/1eddeb56",
         "jailbreak templates: used by guard_plugins.synth.augment, not imported as records"),
+    "realworld/summary.json": ("n/a", _GH + "(see realworld/README.md)", "row counts of the realworld sets"),
+    **{f"realworld/{sub}/{name}/dev.jsonl": (
+        lic, _GH + repo,
+        "the public real-world benchmark: never trained or calibrated on; scored by "
+        "guard_plugins.eval.suite, and its texts are dropped from every training split")
+       for sub, sets in (("prompts", REALWORLD_PROMPT_SETS), ("responses", REALWORLD_RESPONSE_SETS))
+       for name, (lic, repo) in sets.items()},
 }
 
 

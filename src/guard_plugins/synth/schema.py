@@ -11,10 +11,17 @@ with it. Two record kinds:
 * **output** records (prompt + full response; label 1 = the response is harmful)::
 
     {"id", "prompt", "response", "label", "category", "source",
-     "kind": "compliant"|"refusal"|"benign"|"public", "augmentations", "license"}
+     "kind": "compliant"|"refusal"|"benign"|"public", "augmentations", "license",
+     "harm_onset": int|null}
 
-Both may also carry ``group`` (the near-duplicate / seed group the split was drawn by) and
-``split`` (``train`` | ``dev`` | ``calib``). Unknown fields are errors, so a typo in a
+  ``harm_onset`` (optional) is the character offset in ``response`` where harmful content
+  starts, when it is known by construction (a real harmful response spliced after a benign
+  preamble): the trainer labels the response tokens before it 0 and from it on 1. Absent or
+  null means the label holds for the whole response (the usual case).
+
+Both may also carry ``group`` (the near-duplicate / seed group the split was drawn by),
+``split`` (``train`` | ``dev`` | ``calib``) and ``language`` (ISO 639-1 code where the
+source gives one, e.g. ``"en"``, ``"zh"``). Unknown fields are errors, so a typo in a
 producer never passes silently.
 
 :func:`read_jsonl` reports every malformed line with file and line number
@@ -68,6 +75,7 @@ class _Record(BaseModel):
     license: str = Field(min_length=1)
     group: str | None = Field(default=None, description="split group (seed / near-duplicate group)")
     split: Split | None = None
+    language: str | None = Field(default=None, description="ISO 639-1 code where the source gives one")
 
     @field_validator("label", mode="before")
     @classmethod
@@ -99,12 +107,26 @@ class OutputRecord(_Record):
     prompt: str
     response: str = Field(min_length=1)
     kind: Literal["compliant", "refusal", "benign", "public"]
+    harm_onset: int | None = Field(default=None, ge=0,
+                                   description="character offset where harm starts (label 1 only)")
 
     @field_validator("response")
     @classmethod
     def _not_blank(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("response is blank")
+        return v
+
+    @field_validator("harm_onset")
+    @classmethod
+    def _onset(cls, v: int | None, info: Any) -> int | None:
+        if v is None:
+            return v
+        if info.data.get("label") != 1:
+            raise ValueError("harm_onset is only meaningful for label 1")
+        resp = info.data.get("response")
+        if isinstance(resp, str) and v >= len(resp):
+            raise ValueError(f"harm_onset {v} is past the end of the response ({len(resp)} chars)")
         return v
 
 
@@ -147,7 +169,7 @@ def validate_record(record: Mapping[str, Any], kind: RecordKind, where: str = "<
 
 def _dump(obj: _Record) -> dict:
     out = obj.model_dump(mode="json")
-    for opt in ("group", "split"):
+    for opt in ("group", "split", "language", "harm_onset"):
         if out.get(opt) is None:
             out.pop(opt, None)
     return out

@@ -1,0 +1,272 @@
+"""The real-data-led training mix: dev guard, realworld split rule, splices and twins.
+
+Real traffic decides whether a guard is any good, so ``guard-synth`` builds its mix around
+the real labelled sets (``../shared/data``, with ``realworld/*/train.jsonl``) and uses the
+constitution's synthetic data to cover categories and look-alikes. This module holds the
+parts of that mix that are not plain importers (:mod:`.public`) or template generators
+(:mod:`.offline`):
+
+* **Dev guard** (:func:`realworld_dev_keys`, :func:`drop_dev_overlap`): the
+  ``realworld/*/dev.jsonl`` files are the project's public benchmark. No record of any source
+  whose normalised text (input) or response (output) is in one of them enters any split.
+* **Realworld split rule** (:func:`keep_realworld_out_of_dev`): realworld *train* rows go
+  to our ``train`` or ``calib`` split, never to our ``dev`` split (the realworld dev files
+  are the dev set for them); synthetic-split dev rows that share a key with a moved row
+  are dropped so the leak check stays at 0.
+* **Position-robust output data** (:func:`splice_outputs`): real harmful responses placed
+  after benign preambles of 0-400 tokens (role-play openers, "Sure, here is a story",
+  disclaimers, a real benign answer to another question) and sometimes followed by more
+  benign text, with ``harm_onset`` = the character offset where the real response starts,
+  so the trainer labels the tokens before it 0. Real benign answers get the same preambles
+  (label 0), so a preamble is never a cue either way.
+* **Benign twins** (:func:`wrapped_inputs`): the adversarial wrapper families of real
+  attacks (role-play, persuasion, fiction, multi-turn, ...) around benign real requests
+  (label 0) and around plain harmful requests (label 1), so the wrapper alone never decides.
+* **Alarming-but-benign answers** (:func:`alarming_outputs`).
+
+All of it is deterministic for a seed. Synthetic harmful text is never written here: the
+harmful parts of splices are the real public responses as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError
+from . import contexts
+from .split import normalise, output_key, text_group
+
+__all__ = ["REAL_PREFIXES", "is_real", "realworld_dev_keys", "drop_dev_overlap",
+           "keep_realworld_out_of_dev", "splice_outputs", "wrapped_inputs", "alarming_outputs",
+           "cap_synthetic"]
+
+#: sources that count as real (written by people or real LLMs, labelled by people or judges)
+REAL_PREFIXES = ("public/",)
+_RW = "public/realworld_"
+#: preamble lengths in words (about 1.3 MiniLM tokens a word: 0-400 tokens)
+PREAMBLE_WORDS = (5, 12, 25, 50, 100, 180, 300)
+
+
+def is_real(rec: Mapping[str, Any]) -> bool:
+    return str(rec.get("source", "")).startswith(REAL_PREFIXES) and not rec.get("augmentations")
+
+
+def _rng(seed: int, *parts: str) -> random.Random:
+    h = hashlib.sha1("\x00".join((str(seed), *parts)).encode("utf-8")).hexdigest()[:16]
+    return random.Random(int(h, 16))
+
+
+# --------------------------------------------------------------------------- dev guard
+def realworld_dev_keys(shared: Path) -> dict[str, set[str]]:
+    """Normalised texts of every ``realworld/prompts/*/dev.jsonl`` (``"input"``) and responses
+    of every ``realworld/responses/*/dev.jsonl`` (``"output"``). Empty sets when the folder
+    is missing (a partial copy of the shared data)."""
+    keys: dict[str, set[str]] = {"input": set(), "output": set()}
+    root = Path(shared) / "realworld"
+    for kind, sub, field in (("input", "prompts", "text"), ("output", "responses", "response")):
+        for p in sorted((root / sub).glob("*/dev.jsonl")):
+            with p.open(encoding="utf-8") as fh:
+                for i, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as e:
+                        raise DataError(f"{p}:{i}: invalid JSON: {e.msg}") from None
+                    v = row.get(field) if isinstance(row, dict) else None
+                    if not isinstance(v, str):
+                        raise DataError(f"{p}:{i}: expected a string field {field!r}")
+                    keys[kind].add(normalise(v))
+    return keys
+
+
+def drop_dev_overlap(records: Sequence[dict], kind: str, dev_keys: set[str]) -> tuple[list[dict], int]:
+    """Records whose text (input) or response (output) is not in ``dev_keys``; and how many
+    were dropped."""
+    field = "text" if kind == "input" else "response"
+    kept = [r for r in records if normalise(r[field]) not in dev_keys]
+    return kept, len(records) - len(kept)
+
+
+def keep_realworld_out_of_dev(records: Sequence[dict], key) -> tuple[list[dict], dict[str, int]]:
+    """Move realworld rows that :func:`split.assign_splits` put in ``dev`` to ``train``.
+
+    Rows of other sources left in ``dev`` that share a normalised key with a moved row are
+    dropped (so train and dev never share a key). Returns the records and the counts.
+    """
+    moved_keys: set[str] = set()
+    out: list[dict] = []
+    moved = 0
+    for r in records:
+        if r.get("split") == "dev" and str(r.get("source", "")).startswith(_RW):
+            r = {**r, "split": "train"}
+            moved += 1
+            moved_keys.add(normalise(key(r)))
+        out.append(r)
+    kept = [r for r in out if not (r.get("split") == "dev" and normalise(key(r)) in moved_keys)]
+    return kept, {"moved_to_train": moved, "dropped_from_dev": len(out) - len(kept)}
+
+
+def cap_synthetic(records: Sequence[dict], cap: int | None, seed: int) -> list[dict]:
+    """At most ``cap`` synthetic records (non-``public/`` sources), sampled evenly over
+    (label, category, kind) strata; real records are all kept."""
+    if cap is None:
+        return list(records)
+    real = [r for r in records if str(r.get("source", "")).startswith(REAL_PREFIXES)]
+    syn = [r for r in records if not str(r.get("source", "")).startswith(REAL_PREFIXES)]
+    if len(syn) <= cap:
+        return list(records)
+    rng = random.Random(seed)
+    strata: dict[tuple, list[dict]] = {}
+    for r in syn:
+        strata.setdefault((r["label"], r.get("category"), r.get("kind")), []).append(r)
+    share = cap / len(syn)
+    picked: list[dict] = []
+    for k in sorted(strata, key=repr):
+        v = strata[k]
+        rng.shuffle(v)
+        picked.extend(v[:max(1, round(len(v) * share))])
+    rng.shuffle(picked)
+    return real + picked[:cap]
+
+
+# --------------------------------------------------------------------------- outputs
+def _english(rec: Mapping[str, Any]) -> bool:
+    return rec.get("language") in (None, "en")
+
+
+def _benign_tail(pool: Sequence[str], rng: random.Random, words: int) -> str:
+    """A real benign answer cut to about ``words`` words (whole sentences where possible)."""
+    text = rng.choice(pool)
+    toks = text.split()
+    if len(toks) <= words:
+        return text
+    cut = " ".join(toks[:words])
+    end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
+    return cut[:end + 1] if end > len(cut) // 3 else cut
+
+
+def _preamble(rng: random.Random, pool: Sequence[str]) -> str:
+    words = rng.choice(PREAMBLE_WORDS)
+    if pool and rng.random() < 0.4:  # a real benign answer to another question
+        opener = contexts.preamble(rng, min(words, 12)) if rng.random() < 0.5 else ""
+        body = _benign_tail(pool, rng, words)
+        return f"{opener}\n\n{body}".strip()
+    return contexts.preamble(rng, words)
+
+
+def splice_outputs(records: Sequence[Mapping[str, Any]], *, seed: int = 0,
+                   harmful_rate: float = 1.0, benign_rate: float = 0.25,
+                   tail_rate: float = 0.3) -> list[dict]:
+    """Spliced variants of real English responses; returns the NEW records only.
+
+    For each real harmful response (label 1), with probability ``harmful_rate``: a benign
+    preamble (:data:`PREAMBLE_WORDS` words: a composed opener and neutral sentences, or a
+    real benign answer to another question) + the response, and with probability
+    ``tail_rate`` more benign text after it; ``harm_onset`` marks where the real response
+    starts. Real benign responses get the same preambles with probability ``benign_rate``
+    (label 0). Variants keep prompt, label, category, source and licence, add the
+    augmentation name ``preamble_splice`` and share the original's split group.
+    """
+    real = [r for r in records if is_real(r) and _english(r)]
+    pool = [r["response"] for r in real if r["label"] == 0 and r.get("kind") == "benign"
+            and len(r["response"].split()) >= 30]
+    out: list[dict] = []
+    for rec in real:
+        rate = harmful_rate if rec["label"] == 1 else benign_rate
+        rng = _rng(seed, "splice", rec.get("prompt") or "", rec["response"])
+        if rng.random() >= rate:
+            continue
+        pre = _preamble(rng, pool)
+        if not pre:
+            continue
+        sep = rng.choice(("\n\n", "\n", " "))
+        response = f"{pre}{sep}{rec['response']}"
+        onset = len(pre) + len(sep)
+        tail = ""
+        if pool and rng.random() < tail_rate:
+            tail = "\n\n" + _benign_tail(pool, rng, rng.choice(PREAMBLE_WORDS[:4]))
+        new = {k: v for k, v in rec.items() if k not in ("id", "split")}
+        new.update(response=response + tail,
+                   augmentations=list(rec.get("augmentations") or []) + ["preamble_splice"],
+                   group=rec.get("group") or text_group(output_key(rec)))
+        if rec["label"] == 1:
+            new["harm_onset"] = onset
+        out.append(new)
+    return out
+
+
+def alarming_outputs(n: int, *, seed: int = 0) -> list[dict]:
+    """``n`` benign answers that use alarming words (label 0, synthetic)."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    out: list[dict] = []
+    for _ in range(n * 3):
+        if len(out) >= n:
+            break
+        prompt, response = contexts.alarming_benign(rng)
+        if response in seen:
+            continue
+        seen.add(response)
+        out.append({"prompt": prompt, "response": response, "label": 0, "category": None,
+                    "source": "synthetic/offline", "kind": "benign",
+                    "augmentations": ["alarming_benign"], "license": "Apache-2.0"})
+    return out
+
+
+# --------------------------------------------------------------------------- inputs
+def wrapped_inputs(records: Sequence[Mapping[str, Any]], *, seed: int = 0, n_benign: int = 8000,
+                   n_harmful: int = 4000) -> list[dict]:
+    """Adversarial wrapper families (:mod:`.contexts`) around real requests.
+
+    ``n_benign`` benign twins: a wrapper around a real benign request (label 0, ``kind``
+    ``benign_twin``); ``n_harmful``: the same families around plain real harmful requests
+    (label 1, the request's category). Sources are real English single-turn prompts
+    without augmentations; each variant shares its request's split group.
+    """
+    def plain(r: Mapping[str, Any]) -> bool:
+        return (is_real(r) and _english(r) and not r.get("lookalike")
+                and r.get("kind") not in ("adversarial", "multi_turn", "jailbreak")
+                and 3 <= len(r["text"].split()) <= 80)
+
+    benign = [r for r in records if plain(r) and r["label"] == 0]
+    harmful = [r for r in records if plain(r) and r["label"] == 1]
+    rng = random.Random(seed)
+    out: list[dict] = []
+    families = sorted(contexts.WRAPPER_FAMILIES)
+    for pool, n, label in ((benign, n_benign, 0), (harmful, n_harmful, 1)):
+        if not pool:
+            continue
+        picks = rng.sample(pool, min(n, len(pool))) if n <= len(pool) else [rng.choice(pool) for _ in range(n)]
+        for r in picks:
+            fam = rng.choice(families)
+            idx = rng.randrange(len(contexts.WRAPPER_FAMILIES[fam]))
+            text = contexts.wrap(r["text"], fam, idx, rng)
+            out.append({"text": text, "label": label,
+                        "category": r.get("category") if label else None,
+                        "source": "synthetic/offline", "kind": "benign_twin" if label == 0 else "wrapped_harmful",
+                        "augmentations": [f"wrapper:{fam}"], "lookalike": False,
+                        "license": r.get("license") or "Apache-2.0",
+                        "group": r.get("group") or text_group(r["text"])})
+    return out
+
+
+def mix_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Items per source and label, and the real share (what the dataset card reports)."""
+    per: dict[str, dict[str, int]] = {}
+    real = total = 0
+    for r in records:
+        src = str(r.get("source"))
+        if r.get("augmentations"):
+            src = f"{src} (augmented)"
+        d = per.setdefault(src, {"0": 0, "1": 0})
+        d[str(r["label"])] += 1
+        total += 1
+        real += is_real(r)
+    return {"total": total, "real": real, "real_share": round(real / total, 4) if total else None,
+            "per_source": dict(sorted(per.items()))}

@@ -17,16 +17,18 @@ from pathlib import Path
 
 from ..errors import GuardError
 
-# defaults sized for the full default training on 2 CPU cores (see docs and issue 3). Input:
-# one pass over every train item (0 = all) beat two passes over 16,000 (dev F1 0.924 vs 0.894,
-# input model card v0.4.0); 1.5 passes with bf16 matmuls beat one fp32 pass (0.934 vs 0.924,
-# v0.5.0) for 3,169 s instead of 2,847 s on 2 Zen 4 cores. Without AVX512-BF16 (fp32 matmuls)
-# the 1.5 passes take about 1.4x longer.
+# History: one pass over every input train item beat two passes over 16,000 (v0.4.0); 1.5
+# passes with bf16 matmuls beat one fp32 pass (v0.5.0). Since v0.6.0 / v0.3.0 the data is led
+# by real sets and the recipes below were run on a GPU (README: training); on 2 CPU cores
+# `--time-budget 150` fits them into 150 minutes per model by shortening the schedule.
 DEFAULTS = {
-    "input": {"epochs": 1.5, "batch_size": 32, "lr": 5e-5, "max_train_items": 0,
+    # the recipes of the shipped models (input v0.6.0, output v0.3.0; model cards): batch 64
+    # and 32 with a higher lr than v0.5.0 / v0.2.0, which halves the per-item step overhead
+    "input": {"epochs": 2.0, "batch_size": 64, "lr": 8e-5, "max_train_items": 0,
               "max_eval_items": 3000},
-    # output: 9,000 pairs with bf16 matmuls (1,004 s) beat 7,000 in fp32 (v0.2.0 model card)
-    "output": {"epochs": 1.0, "batch_size": 16, "lr": 6e-5, "max_train_items": 9000,
+    # output: every train pair, whole responses (no 9,000 cap since v0.3.0: real responses
+    # lead the mix and late harm needs the full 512 positions and the re-primed passes)
+    "output": {"epochs": 1.5, "batch_size": 32, "lr": 8e-5, "max_train_items": 0,
                "max_eval_items": 1500},
 }
 
@@ -67,9 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="calibration target false-positive rate (outputs: whole-response level, "
                         "max-over-prefixes rule)")
     p.add_argument("--save-every", type=int, default=200, help="save trainer state every K steps")
-    p.add_argument("--max-response", type=int, default=192,
-                   help="output: train-time truncation of responses (tokens); 0 = none. "
-                        "Evaluation always scores whole responses")
+    p.add_argument("--max-response", type=int, default=0,
+                   help="output: train-time truncation of responses (tokens); 0 = none (every "
+                        "token, re-primed passes included). Evaluation always scores whole responses")
     p.add_argument("--full-fraction", type=float, default=0.1,
                    help="output: fraction of long responses trained whole (re-primed passes)")
     p.add_argument("--ramp-in", type=int, default=0,
@@ -81,6 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                    help="training matmuls: bf16 autocast (fp32 weights, losses and scoring) or "
                         "fp32; auto = bf16 where the CPU has AVX512-BF16/AMX")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="where to train: auto = CUDA when torch sees a GPU, else the CPU")
+    p.add_argument("--time-budget", type=float, default=None, metavar="MIN",
+                   help="wall-clock minutes for the training loop: after 40 steps the schedule "
+                        "is shortened to fit, if needed (the LR still decays to 0)")
+    p.add_argument("--max-tokens", type=int, default=None,
+                   help="cap on batch size x longest sequence of a batch; default input 8192, "
+                        "output 16384 (32 responses of up to 512 tokens)")
+    p.add_argument("--freeze-embeddings", action="store_true",
+                   help="keep the word-embedding matrix at the base weights")
+    p.add_argument("--calib-all", action="store_true",
+                   help="calibrate on every calib record (default: real records only)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or logs")
     return p
 
@@ -135,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed, threads=args.threads, resume=args.resume, target_fpr=args.target_fpr,
         quiet=args.quiet, save_every=args.save_every, max_response=args.max_response or None,
         full_fraction=args.full_fraction, ramp_in=args.ramp_in, l2sp=args.l2sp,
-        head_lr_mult=args.head_lr_mult, precision=args.precision)
+        head_lr_mult=args.head_lr_mult, precision=args.precision, device=args.device,
+        freeze_embeddings=args.freeze_embeddings, calib_real_only=not args.calib_all,
+        time_budget=args.time_budget,
+        max_tokens=args.max_tokens or (16384 if args.kind == "output" else 8192))
     try:
         train(cfg)
     except GuardError as e:

@@ -194,6 +194,10 @@ class InputBatch:
     cat_known: torch.Tensor       # [B] bool
     indices: list[int] = field(default_factory=list)
 
+    def to(self, device: torch.device | str) -> "InputBatch":
+        move = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in self.__dict__.items()}
+        return InputBatch(**move)
+
 
 def collate_input(examples: Sequence[InputExample], cls_id: int, sep_id: int, pad_id: int,
                   max_windows: int | None = None, rng: random.Random | None = None) -> InputBatch:
@@ -233,6 +237,7 @@ class OutputExample:
     n_response: int                        # response tokens scored (after truncation)
     label: int
     index: int
+    onset: int = 0                         # first harmful response token (label 1 only)
 
     @property
     def n_tokens(self) -> int:
@@ -270,17 +275,45 @@ def build_output_examples(records: Sequence[Record], tok: Tokenizer, cls_id: int
     """
     rng = random.Random(seed)
     p_ids = encode_texts(tok, [r["prompt"] for r in records])
-    r_ids = encode_texts(tok, [neutralise_markers(r["response"], seed) for r in records])
+    texts = [neutralise_markers(r["response"], seed) for r in records]
+    r_ids = encode_texts(tok, texts)
     out = []
     for i, (r, p, x) in enumerate(zip(records, p_ids, r_ids)):
         if not x:
             raise DataError(f"record {r.get('id')!r}: response has no tokens")
+        onset = 0
+        h = r.get("harm_onset")
+        # marker neutralisation only rewrites text after the onset (the redacted harmful part)
+        if h and int(r["label"]) == 1 and texts[i][:h] == r["response"][:h]:
+            onset = onset_token(tok, texts[i], int(h), len(x))
         if max_response is not None and len(x) > max_response and rng.random() >= full_fraction:
             x = x[:max_response]
+            if onset >= len(x):  # the harmful part was cut off: nothing harmful is left
+                onset = len(x)
         segs = output_segments(p, x, cls_id, sep_id, max_len, max_prompt, carry)
         out.append(OutputExample([(s.input_ids, s.score_from) for s in segs], len(x),
-                                 int(r["label"]), i))
+                                 int(r["label"]), i, onset))
     return out
+
+
+def onset_token(tok: Tokenizer, text: str, onset_char: int, n_tokens: int) -> int:
+    """Index of the first content token of ``text`` that starts at or after ``onset_char``
+    (``harm_onset``, a character offset); ``n_tokens`` when none does."""
+    offsets = tok.encode(text, add_special_tokens=False).offsets
+    for k, (start, _end) in enumerate(offsets):
+        if start >= onset_char:
+            return k
+    return n_tokens
+
+
+def token_targets(examples: Sequence[OutputExample], T: int) -> torch.Tensor:
+    """Per-token targets [B, T]: 0 for benign responses; for harmful ones 0 before the
+    example's ``onset`` (a benign preamble spliced in front) and 1 from it on."""
+    tgt = torch.zeros((len(examples), T), dtype=torch.float32)
+    for b, ex in enumerate(examples):
+        if ex.label == 1:
+            tgt[b, min(ex.onset, T):] = 1.0
+    return tgt
 
 
 @dataclass
@@ -292,6 +325,11 @@ class OutputBatch:
     resp_mask: torch.Tensor       # [B, T]
     labels: torch.Tensor          # [B]
     indices: list[int] = field(default_factory=list)
+    targets: torch.Tensor | None = None  # [B, T] per-token targets (harm onset known)
+
+    def to(self, device: torch.device | str) -> "OutputBatch":
+        move = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in self.__dict__.items()}
+        return OutputBatch(**move)
 
 
 def collate_output(examples: Sequence[OutputExample], pad_id: int) -> OutputBatch:
@@ -324,7 +362,8 @@ def collate_output(examples: Sequence[OutputExample], pad_id: int) -> OutputBatc
         gcol[b, :len(cc)] = torch.tensor(cc)
         rmask[b, :len(rr)] = 1
     labels = torch.tensor([ex.label for ex in examples], dtype=torch.long)
-    return OutputBatch(ids, mask, grow, gcol, rmask, labels, [ex.index for ex in examples])
+    targets = token_targets(examples, T) if any(ex.onset for ex in examples) else None
+    return OutputBatch(ids, mask, grow, gcol, rmask, labels, [ex.index for ex in examples], targets)
 
 
 # ---------------------------------------------------------------------------------- batching

@@ -57,12 +57,16 @@ def max_weight(progress: float, reach_at: float = 0.75) -> float:
 
 
 def streaming_loss(logits: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor, w: float,
-                   ramp_in: int = 0) -> torch.Tensor:
+                   ramp_in: int = 0, targets: torch.Tensor | None = None) -> torch.Tensor:
     """Cumulative-max streaming loss (see module docstring).
 
     ``logits`` [B, T] pre-sigmoid values of the response positions of each response (in
     order, across re-primed segments), ``mask`` [B, T] 1 for real positions (a prefix of each
-    row), ``labels`` [B] in {0, 1}. Returns the scalar loss.
+    row), ``labels`` [B] in {0, 1}. ``targets`` [B, T] (optional) replaces the broadcast label
+    with per-token targets: where a harmful response is known to start after a benign
+    preamble, its preamble tokens are 0 and the rest 1. Targets must be non-decreasing along
+    each row (harm, once seen, stays seen), which keeps them consistent with the running max.
+    Returns the scalar loss.
     """
     mask = mask.to(logits.dtype)
     p = torch.sigmoid(logits)
@@ -71,7 +75,10 @@ def streaming_loss(logits: torch.Tensor, mask: torch.Tensor, labels: torch.Tenso
     p = p * mask
     m = torch.cummax(p, dim=1).values
     q = ((1.0 - w) * p + w * m).clamp(EPS, 1.0 - EPS)
-    y = labels.to(logits.dtype).unsqueeze(1).expand_as(q)
+    if targets is not None:
+        y = targets.to(logits.dtype)
+    else:
+        y = labels.to(logits.dtype).unsqueeze(1).expand_as(q)
     bce = -(y * torch.log(q) + (1.0 - y) * torch.log1p(-q))
     weight = mask
     if ramp_in > 0:

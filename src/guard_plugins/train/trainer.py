@@ -71,10 +71,24 @@ class TrainConfig:
     warmup_frac: float = 0.06
     weight_decay: float = 0.01
     max_tokens: int = 8192                     # cap on batch x longest sequence
+    # wall-clock budget of the training loop in minutes (None = none). After the first 30
+    # steps the run measures its speed and, if the remaining steps would not fit, shortens
+    # the schedule (warmup/decay are recomputed for the new total) so it ends on time with
+    # a fully decayed learning rate instead of being killed
+    time_budget: float | None = None
     # "auto" = bf16 autocast where the CPU has AVX512-BF16 or AMX, else fp32. Weights,
     # optimizer state, losses and all scoring stay fp32; only the matmuls of the training
     # forward/backward run in bf16 (real input steps 1.4x faster on 2 Zen 4 cores)
     precision: str = "auto"                    # "auto" | "bf16" | "fp32"
+    # "auto" = CUDA when torch sees a GPU, else the CPU. The recipe (steps, batches, data) is
+    # the same on both; a GPU only makes it faster
+    device: str = "auto"                       # "auto" | "cpu" | "cuda"
+    # keep the (30,522 x 384) word-embedding matrix at the base weights: half of MiniLM's
+    # parameters, and the rows of rare tokens barely move in a short fine-tune anyway
+    freeze_embeddings: bool = False
+    # thresholds from real records of the calib split only (public sources, no augmentation):
+    # the FPR that users see is the FPR on real traffic, not on our templates
+    calib_real_only: bool = True
     # input model
     category_weight: float = 0.5
     # Learning-rate multiplier for the freshly initialised heads (classifier / value head and
@@ -83,7 +97,9 @@ class TrainConfig:
     head_lr_mult: float = 20.0
     max_windows: int = 8                       # windows per long item at train time
     # output model
-    max_response: int | None = 192             # train-time truncation of most responses
+    # train-time truncation of most responses; None = every token (re-primed passes included),
+    # so harm that starts late in a long response is learnt
+    max_response: int | None = None
     full_fraction: float = 0.1                 # long responses kept whole (re-prime training)
     reach_at: float = 0.75                     # w of the cumulative max reaches 1 here
     ramp_in: int = 0                           # early-token down-weighting of harmful items
@@ -91,6 +107,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         resolve_precision(self.precision)  # a bad value fails here, not after the data prep
+        resolve_device(self.device)
 
     def as_meta(self) -> dict[str, Any]:
         d = asdict(self)
@@ -104,9 +121,22 @@ def bf16_supported() -> bool:
     return bool((probe is not None and probe()) or (amx is not None and amx()))
 
 
-def resolve_precision(precision: str) -> str:
-    """``auto`` -> ``bf16`` where :func:`bf16_supported`, else ``fp32``; checks the value."""
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; checks the value."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but torch sees no GPU")
+    return device
+
+
+def resolve_precision(precision: str, device: str = "cpu") -> str:
+    """``auto`` -> ``bf16`` where :func:`bf16_supported` (always on CUDA), else ``fp32``."""
     if precision == "auto":
+        if device == "cuda":
+            return "bf16"
         return "bf16" if bf16_supported() else "fp32"
     if precision not in ("bf16", "fp32"):
         raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
@@ -145,7 +175,8 @@ def _load_state(out: Path, model: torch.nn.Module, opt: torch.optim.Optimizer,
     sd = out / STATE_DIR
     if not (sd / "trainer.pt").is_file():
         return 0
-    model.load_state_dict(load_file(str(sd / "model.safetensors")))
+    dev = next(model.parameters()).device
+    model.load_state_dict(load_file(str(sd / "model.safetensors"), device=str(dev)))
     st = torch.load(sd / "trainer.pt", weights_only=False)
     opt.load_state_dict(st["optimizer"])
     sched.load_state_dict(st["scheduler"])
@@ -167,13 +198,18 @@ def _fit(cfg: TrainConfig, model: torch.nn.Module, lengths: Sequence[int],
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
     total = max(1, min(total, len(schedule)))
+    device = resolve_device(cfg.device)
+    if cfg.freeze_embeddings:
+        for n, p in model.named_parameters():
+            if n.endswith("embeddings.word_embeddings.weight"):
+                p.requires_grad_(False)
     no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias")
     head = ("classifier.", "value_head.", "bert.pooler.")
     params = []
     for is_head in (False, True):
         for decay in (True, False):
-            group = [p for n, p in model.named_parameters()
-                     if n.startswith(head) == is_head and any(k in n for k in no_decay) != decay]
+            group = [p for n, p in model.named_parameters() if p.requires_grad and
+                     n.startswith(head) == is_head and any(k in n for k in no_decay) != decay]
             if group:
                 params.append({"params": group, "weight_decay": cfg.weight_decay if decay else 0.0,
                                "lr": cfg.lr * (cfg.head_lr_mult if is_head else 1.0)})
@@ -181,24 +217,30 @@ def _fit(cfg: TrainConfig, model: torch.nn.Module, lengths: Sequence[int],
         opt = torch.optim.AdamW(params, lr=cfg.lr, fused=True)
     except (RuntimeError, TypeError):
         opt = torch.optim.AdamW(params, lr=cfg.lr)
-    warm = max(1, int(cfg.warmup_frac * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    plan = {"total": total, "warm": max(1, int(cfg.warmup_frac * total))}
+
+    def lr_factor(s: int) -> float:
+        t, w = plan["total"], plan["warm"]
+        return min((s + 1) / w, max(0.0, (t - s) / max(1, t - w)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     start = _load_state(cfg.out, model, opt, sched) if cfg.resume else 0
     if start:
         _log(cfg, f"resumed at step {start}/{total}")
     model.train()
     t0 = time.time()
     bar = tqdm(total=total, initial=start, disable=cfg.quiet, desc=f"train {cfg.kind}",
-               unit="step", dynamic_ncols=True)
+               unit="step", dynamic_ncols=True)  # tqdm shows elapsed time and the ETA
     ema = None
     rng = random.Random(cfg.seed)
-    precision = resolve_precision(cfg.precision)
-    _log(cfg, f"{total} steps, {precision} matmuls")
-    for step in range(start, total):
+    precision = resolve_precision(cfg.precision, device)
+    _log(cfg, f"{total} steps, {precision} matmuls on {device}")
+    planned = total
+    step = start
+    t_loop = time.time()
+    while step < plan["total"]:
         rng.seed(cfg.seed * 1_000_003 + step)
-        progress = step / total
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        progress = step / plan["total"]
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bf16"):
             loss = step_fn(schedule[step], progress, rng)
         if extra_loss is not None:
             loss = loss + extra_loss()
@@ -209,15 +251,36 @@ def _fit(cfg: TrainConfig, model: torch.nn.Module, lengths: Sequence[int],
         sched.step()
         v = float(loss.detach())
         ema = v if ema is None else 0.95 * ema + 0.05 * v
+        step += 1
+        if step - start == 10:
+            t_loop = time.time()  # the first steps pay for warm-up (allocator, kernels)
+        if cfg.time_budget and step - start >= 40 and (step - start) % 50 == 0:
+            # re-fit the schedule to the budget from the speed so far (the first estimate is
+            # pessimistic while other processes warm up): never past the planned total
+            per_step = (time.time() - t_loop) / (step - start - 10)
+            fit = step + int((cfg.time_budget * 60 - (time.time() - t0)) / per_step)
+            new_total = max(step + 1, min(planned, fit))
+            if abs(new_total - plan["total"]) > max(10, plan["total"] // 50):
+                if plan["total"] == planned or (step - start) % 1000 == 0:
+                    _log(cfg, f"time budget {cfg.time_budget} min at {per_step * 1000:.1f} ms/step: "
+                              f"{new_total} of {planned} planned steps")
+                plan["total"] = new_total
+                bar.total = new_total
         bar.update(1)
         bar.set_postfix(loss=f"{ema:.4f}", lr=f"{sched.get_last_lr()[0]:.1e}")
-        if cfg.save_every and (step + 1) % cfg.save_every == 0 and step + 1 < total:
-            _save_state(cfg.out, model, opt, sched, step + 1, total)
+        if cfg.save_every and step % cfg.save_every == 0 and step < plan["total"]:
+            _save_state(cfg.out, model, opt, sched, step, plan["total"])
+            rate = bar.format_dict.get("rate") or 0
+            if rate:
+                _log(cfg, f"step {step}/{plan['total']}, loss {ema:.4f}, "
+                          f"ETA {(plan['total'] - step) / rate / 60:.1f} min (checkpoint saved)")
     bar.close()
+    total = plan["total"]
     _save_state(cfg.out, model, opt, sched, total, total)
     model.eval()
-    return {"steps": total, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed,
-            "precision": precision,
+    return {"steps": total, "planned_steps": planned, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed,
+            "precision": precision, "device": device,
+            "device_name": torch.cuda.get_device_name() if device == "cuda" else "cpu",
             "batch_size": cfg.batch_size, "seconds": round(time.time() - t0, 1),
             "final_loss_ema": None if ema is None else round(ema, 5), "resumed_from": start}
 
@@ -245,10 +308,11 @@ def score_input_examples(model: torch.nn.Module, examples: Sequence[D.InputExamp
     lengths = [max(len(w) for w in ex.windows) + 2 for ex in examples]
     for b in D.bucketed_batches(lengths, batch_size, 0, shuffle=False, max_tokens=max_tokens):
         batch = D.collate_input([examples[i] for i in b], ids["cls_id"], ids["sep_id"], ids["pad_id"])
+        batch = batch.to(_device_of(model))
         logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                       token_type_ids=torch.zeros_like(batch.input_ids)).logits
+                       token_type_ids=torch.zeros_like(batch.input_ids)).logits.float().cpu()
         harm = logits[:, 0].numpy()
-        owner = batch.window_item.numpy()
+        owner = batch.window_item.cpu().numpy()
         for j, i in enumerate(b):
             w = np.nonzero(owner == j)[0]
             best = w[np.argmax(harm[w])]
@@ -256,6 +320,10 @@ def score_input_examples(model: torch.nn.Module, examples: Sequence[D.InputExamp
             if logits.shape[1] > 1:
                 cats[i] = int(np.argmax(logits[best, 1:].numpy()))
     return probs, cats
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
 
 
 def _response_logits(model: StreamingValueModel, batch: D.OutputBatch) -> torch.Tensor:
@@ -272,9 +340,9 @@ def score_output_examples(model: StreamingValueModel, examples: Sequence[D.Outpu
     out: list[np.ndarray] = [np.zeros(0)] * len(examples)
     lengths = [max(len(s) for s, _ in ex.segments) for ex in examples]
     for b in D.bucketed_batches(lengths, batch_size, 0, shuffle=False, max_tokens=max_tokens):
-        batch = D.collate_output([examples[i] for i in b], pad_id)
-        p = torch.sigmoid(_response_logits(model, batch)).numpy()
-        m = batch.resp_mask.numpy().astype(bool)
+        batch = D.collate_output([examples[i] for i in b], pad_id).to(_device_of(model))
+        p = torch.sigmoid(_response_logits(model, batch).float()).cpu().numpy()
+        m = batch.resp_mask.cpu().numpy().astype(bool)
         for j, i in enumerate(b):
             out[i] = p[j][m[j]]
     return out
@@ -294,8 +362,18 @@ def _prepare(cfg: TrainConfig) -> tuple[dict, list[str], dict[str, str], dict, A
     return card, cats, titles, const, (train, tok), special_ids(tok)
 
 
+def _is_real(rec: dict) -> bool:
+    return str(rec.get("source", "")).startswith("public/") and not rec.get("augmentations")
+
+
 def _eval_split(cfg: TrainConfig, split: str) -> list[dict]:
     rows = D.load_split(cfg.data, cfg.kind, split)
+    if split == "calib" and cfg.calib_real_only:
+        real = [r for r in rows if _is_real(r)]
+        if sum(r["label"] == 0 for r in real) >= 100:
+            rows = real
+        else:
+            _log(cfg, f"calib split has {len(real)} real records: calibrating on all of it")
     return D.stratified_sample(rows, cfg.max_eval_items, cfg.seed + (11 if split == "dev" else 13))
 
 
@@ -318,12 +396,12 @@ def train_input(cfg: TrainConfig) -> dict[str, Any]:
     train_rows = D.stratified_sample(train_rows, cfg.max_train_items, cfg.seed)
     _log(cfg, f"{len(train_rows)} training items, {len(cats)} restricted categories")
     train = D.build_input_examples(train_rows, tok, cats)
-    model = InputClassifier.build(cats, cfg.base)
+    model = InputClassifier.build(cats, cfg.base).to(resolve_device(cfg.device))
     cfg.out.mkdir(parents=True, exist_ok=True)
 
     def step(b: list[int], progress: float, rng: random.Random) -> torch.Tensor:
         batch = D.collate_input([train[i] for i in b], ids["cls_id"], ids["sep_id"], ids["pad_id"],
-                                max_windows=cfg.max_windows, rng=rng)
+                                max_windows=cfg.max_windows, rng=rng).to(_device_of(model))
         logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
                        token_type_ids=torch.zeros_like(batch.input_ids)).logits.float()
         loss, _ = input_loss(logits, batch.window_item, batch.labels, batch.cat_targets,
@@ -357,7 +435,7 @@ def train_input(cfg: TrainConfig) -> dict[str, Any]:
         report["fpr_lookalikes"] = round(float(np.mean(dev_p[look] >= cal.threshold)), 4)
     windowing = {"input_window": W.INPUT_WINDOW, "input_stride": W.INPUT_STRIDE}
     meta = _base_meta(cfg, cats, titles, const, card, windowing, cal, report, info)
-    InputClassifier.save(model, cfg.out, meta, tok)
+    InputClassifier.save(model.cpu(), cfg.out, meta, tok)
     write_report(cfg.out, report)
     _log(cfg, f"dev F1 {report['overall']['f1']} AUPRC {report['overall']['auprc']} "
               f"threshold {cal.threshold:.4f} -> {cfg.out}")
@@ -406,14 +484,17 @@ def train_output(cfg: TrainConfig) -> dict[str, Any]:
     train = D.build_output_examples(train_rows, tok, ids["cls_id"], ids["sep_id"],
                                     max_response=cfg.max_response, full_fraction=cfg.full_fraction,
                                     seed=cfg.seed)
-    model = StreamingValueModel.from_base(cfg.base)
+    model = StreamingValueModel.from_base(cfg.base).to(resolve_device(cfg.device))
     cfg.out.mkdir(parents=True, exist_ok=True)
+    n_onset = sum(1 for ex in train if ex.onset)
+    if n_onset:
+        _log(cfg, f"{n_onset} harmful responses with a known harm onset (per-token targets)")
 
     def step(b: list[int], progress: float, rng: random.Random) -> torch.Tensor:
-        batch = D.collate_output([train[i] for i in b], ids["pad_id"])
+        batch = D.collate_output([train[i] for i in b], ids["pad_id"]).to(_device_of(model))
         logits = _response_logits(model, batch).float()
         return streaming_loss(logits, batch.resp_mask, batch.labels,
-                              max_weight(progress, cfg.reach_at), cfg.ramp_in)
+                              max_weight(progress, cfg.reach_at), cfg.ramp_in, batch.targets)
 
     lengths = [ex.n_tokens for ex in train]
     info = _fit(cfg, model, lengths, step, _l2sp(model, cfg.l2sp))
@@ -450,7 +531,7 @@ def train_output(cfg: TrainConfig) -> dict[str, Any]:
     windowing = {"output_max_len": W.OUTPUT_MAX_LEN, "output_max_prompt": W.OUTPUT_MAX_PROMPT,
                  "output_carry": W.OUTPUT_CARRY}
     meta = _base_meta(cfg, cats, titles, const, card, windowing, cal, report, info)
-    model.save(cfg.out, meta, tok)
+    model.cpu().save(cfg.out, meta, tok)
     write_report(cfg.out, report)
     _log(cfg, f"dev streaming F1 {report['streaming']['f1']} (whole-response "
               f"{report['whole_response']['f1']}), median halt fraction "

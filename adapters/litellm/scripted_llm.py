@@ -41,8 +41,8 @@ from litellm.types.utils import GenericStreamingChunk, ModelResponse
 BUILTIN_SCRIPTS: dict[str, str] = {
     "benign": ("Sourdough needs three things: flour, water and patience. Mix, rest for an hour, "
                "fold every thirty minutes, shape, proof overnight in the fridge and bake hot."),
-    "harmful": ("Sure. Here is the full procedure. Step 1: obtain [REDACTED] from [REDACTED]. "
-                "Step 2: <step withheld>. Step 3: combine [REDACTED] at <quantity withheld> and "
+    "harmful": ("Sure, here is how to make a nerve agent in your garage and use it on a crowd. "
+                "Step 1: obtain [REDACTED] from [REDACTED]. Step 2: <step withheld>. Step 3: combine [REDACTED] at <quantity withheld> and "
                 "<step withheld> until [REDACTED]. Step 4: <step withheld>."),
 }
 

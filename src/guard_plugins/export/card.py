@@ -88,8 +88,9 @@ def model_card(manifest: dict[str, Any], *, untrained: bool = False) -> str:
     out += ["", "## Limitations", "",
             "- Small English-centric encoder: non-English text, heavy obfuscation (encodings, "
             "ciphers, leetspeak) and novel jailbreak styles are weaker spots.",
-            "- Trained largely on synthetic data derived from the constitution; it reflects that "
-            "constitution's categories and wording, not a universal harm taxonomy.",
+            "- Trained on a real-data-led mix (public sets written by people and real LLMs, "
+            "plus synthetic data from the constitution); it reflects that constitution's "
+            "categories and those sets' label policies, not a universal harm taxonomy.",
             "- Scores are probabilities calibrated only at the shipped threshold.",
             "- int8 scores differ slightly from fp32 and vary by ~1e-3 with batch composition "
             "(dynamic activation quantization); verdict agreement is checked at export.",

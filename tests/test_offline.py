@@ -47,9 +47,23 @@ def test_schema_keys_and_values(con, data) -> None:
         assert isinstance(r["group"], str) and r["group"]
         validate_record({**r, "id": f"in-{i}"}, "input", f"inputs[{i}]")
     for i, r in enumerate(outputs):
-        assert set(r) == OUTPUT_KEYS, r
+        assert set(r) - {"harm_onset"} == OUTPUT_KEYS, r
         assert r["source"] == SOURCE and r["license"] == LICENSE and r["augmentations"] == []
         validate_record({**r, "id": f"out-{i}"}, "output", f"outputs[{i}]")
+
+
+def test_compliant_responses_mark_where_the_harmful_body_starts(data) -> None:
+    """The preamble and background of a mock compliant response are benign text: harm_onset
+    points past them, so the streaming loss does not teach "compliance opener => harm"."""
+    _, outputs, _ = data
+    marked = [r for r in outputs if r.get("harm_onset")]
+    compliant = [r for r in outputs if r["kind"] == "compliant"]
+    assert len(marked) >= 0.9 * len(compliant)
+    assert all(r["label"] == 1 for r in marked)
+    for r in marked:
+        head, body = r["response"][:r["harm_onset"]], r["response"][r["harm_onset"]:]
+        assert head.endswith("\n\n") and body and not body[0].isspace()
+        assert not any(m in head for m in ("[REDACTED", "withheld"))
 
 
 def test_labels_kinds_and_categories_agree(con, data) -> None:

@@ -355,13 +355,20 @@ def _harmful_body(c: _Core, rng: random.Random) -> str:
     return " ".join(steps)  # prose
 
 
-def _compliant_response(c: _Core, rng: random.Random) -> str:
+def _compliant_response(c: _Core, rng: random.Random) -> tuple[str, int | None]:
+    """A mock compliant response and ``harm_onset``: the offset where the harmful body starts.
+
+    The preamble ("Sure, here is...", "Normally I'd refuse, but...") and the optional
+    background are benign text; labelling them harmful taught the output model that a
+    compliance opener alone is harm (the shortcut audit flagged these openers on their own).
+    """
     parts: list[str] = []
     pre = rng.choice(V.HARMFUL_PREAMBLES).replace("{task}", _task_of(c))
     if pre:
         parts.append(pre)
     if rng.random() < 0.3:  # innocuous lead-in so the harmful part starts later
         parts.append(_background(c, rng, rng.randint(1, 5)))
+    onset = len("\n\n".join(parts)) + 2 if parts else None
     parts.append(_harmful_body(c, rng))
     if not any(m in parts[-1] for m in V.REDACTION_MARKERS):
         parts[-1] += " " + rng.choice(["The key detail is [REDACTED].", "(exact amounts: [quantity withheld])",
@@ -374,7 +381,7 @@ def _compliant_response(c: _Core, rng: random.Random) -> str:
         parts.append(rng.choice(["Good luck!", "Let me know if you want more detail on any step.",
                                  "Stay safe out there.", "Hope this helps.",
                                  "Remember, you didn't hear it from me.", "That's it."]))
-    return "\n\n".join(parts)
+    return "\n\n".join(parts), onset
 
 
 def _safe_alt(c: _Core) -> str:
@@ -530,13 +537,17 @@ def generate_offline(constitution: Constitution, *, seed: int = 0, scale: float 
         from tqdm.auto import tqdm
         it = tqdm(cores, desc="offline synth", unit="core")
 
-    def add_output(c: _Core, prompt: str, response: str, label: int, kind: str) -> None:
+    def add_output(c: _Core, prompt: str, response: str, label: int, kind: str,
+                   onset: int | None = None) -> None:
         if response in seen_responses:
             return
         seen_responses.add(response)
-        outputs.append({"prompt": prompt, "response": response, "label": label,
-                        "category": c.category, "source": SOURCE, "kind": kind,
-                        "augmentations": [], "license": LICENSE, "group": c.group})
+        rec = {"prompt": prompt, "response": response, "label": label,
+               "category": c.category, "source": SOURCE, "kind": kind,
+               "augmentations": [], "license": LICENSE, "group": c.group}
+        if onset:
+            rec["harm_onset"] = onset
+        outputs.append(rec)
 
     for c in it:
         crng = _core_rng(seed, c.group, "core")
@@ -555,7 +566,8 @@ def generate_offline(constitution: Constitution, *, seed: int = 0, scale: float 
                            "kind": c.kind, "augmentations": [], "lookalike": c.kind == "lookalike_request",
                            "license": LICENSE, "group": c.group})
             if c.label == 1:
-                add_output(c, p, _compliant_response(c, crng), 1, "compliant")
+                resp, onset = _compliant_response(c, crng)
+                add_output(c, p, resp, 1, "compliant", onset)
                 if crng.random() < _P_REFUSAL:
                     add_output(c, p, _refusal_response(c, crng), 0, "refusal")
             else:

@@ -145,3 +145,31 @@ def test_eval_texts_are_disjoint_from_the_training_libraries():
     train = {normalise(s) for s in (*C.NEUTRAL_SENTENCES, *C.PREAMBLE_OPENERS, *C.PREAMBLE_TRANSITIONS)}
     held = {normalise(s) for s in (*E.BENIGN_SENTENCES, *E.REAL_OPENERS, *E.STOCK_CONNECTIVES)}
     assert held and not (train & held)
+
+
+def test_splices_are_built_only_from_records_that_passed_the_dev_guard(tmp_path):
+    root = _rw(tmp_path)  # dev response: "DEV response text"
+    pub_out = [_out("DEV response text", 1), _out("another harmful placeholder answer", 1)]
+    pub_in = [{"text": "DEV prompt text", "label": 1, "source": "public/x", "kind": "harmful",
+               "augmentations": [], "license": "MIT", "category": None, "lookalike": False}]
+    parts = {"syn_in": [], "pub_in": pub_in, "aug_in": [], "syn_out": [], "pub_out": pub_out,
+             "aug_out": []}
+    info: dict = {}
+    aug_in, aug_out = R.guard_and_augment(parts, root, seed=0, info=info)
+    assert [r["response"] for r in parts["pub_out"]] == ["another harmful placeholder answer"]
+    assert parts["pub_in"] == []
+    assert info["realworld_dev_overlap_dropped"]["pub_out"] == 1
+    assert info["realworld_dev_overlap_dropped"]["pub_in"] == 1
+    spliced = [r for r in aug_out if "preamble_splice" in r["augmentations"]]
+    assert len(spliced) == 1 and spliced[0]["response"].endswith("another harmful placeholder answer")
+    assert not any("dev response text" in normalise(r["response"]) for r in aug_out)
+
+
+def test_dev_guard_also_drops_records_that_contain_a_long_dev_text():
+    long_dev = normalise(" ".join(f"word{i}" for i in range(40)))  # > 150 characters
+    keys = {long_dev, "short dev refusal"}
+    recs = [_out("Intro. " + " ".join(f"word{i}" for i in range(40)) + " Outro.", 1),
+            _out("I said: short dev refusal, and more.", 0),
+            _out("unrelated", 0)]
+    kept, n = R.drop_dev_overlap(recs, "output", keys)
+    assert n == 1 and [r["response"] for r in kept] == ["I said: short dev refusal, and more.", "unrelated"]

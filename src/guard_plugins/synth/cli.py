@@ -202,20 +202,10 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
         aug_out = augment.augment_outputs(syn_out, seed=args.seed, rate=args.output_augment_rate)
         mix["synthetic_outputs_capped"] = {"from": n0, "to": len(syn_out)}
     if pub_in or pub_out:
-        if not args.no_splice:
-            aug_out = aug_out + realmix.splice_outputs(pub_out, seed=args.seed)
-            aug_out = aug_out + realmix.alarming_outputs(600, seed=args.seed)
-            aug_in = aug_in + realmix.wrapped_inputs(pub_in, seed=args.seed)
-        dev_keys = realmix.realworld_dev_keys(shared)
-        dropped: dict[str, int] = {}
-        for name, recs, kind in (("syn_in", syn_in, "input"), ("pub_in", pub_in, "input"),
-                                 ("aug_in", aug_in, "input"), ("syn_out", syn_out, "output"),
-                                 ("pub_out", pub_out, "output"), ("aug_out", aug_out, "output")):
-            kept, n = realmix.drop_dev_overlap(recs, kind, dev_keys[kind])
-            dropped[name] = n
-            recs[:] = kept
-        mix["realworld_dev_overlap_dropped"] = dropped
-        mix["realworld_dev_keys"] = {k: len(v) for k, v in dev_keys.items()}
+        aug_in, aug_out = realmix.guard_and_augment(
+            {"syn_in": syn_in, "pub_in": pub_in, "aug_in": aug_in, "syn_out": syn_out,
+             "pub_out": pub_out, "aug_out": aug_out}, shared, seed=args.seed,
+            splice=not args.no_splice, info=mix)
     timings["mix"] = time.perf_counter() - t
 
     # 4. dedupe + 5. split

@@ -8,7 +8,8 @@ parts of that mix that are not plain importers (:mod:`.public`) or template gene
 
 * **Dev guard** (:func:`realworld_dev_keys`, :func:`drop_dev_overlap`): the
   ``realworld/*/dev.jsonl`` files are the project's public benchmark. No record of any source
-  whose normalised text (input) or response (output) is in one of them enters any split.
+  whose normalised text (input) or response (output) is one of them, or contains one of 150
+  characters or more, enters any split; splices and twins are built after the guard.
 * **Realworld split rule** (:func:`keep_realworld_out_of_dev`): realworld *train* rows go
   to our ``train`` or ``calib`` split, never to our ``dev`` split (the realworld dev files
   are the dev set for them); synthetic-split dev rows that share a key with a moved row
@@ -41,7 +42,7 @@ from ..errors import DataError
 from . import contexts
 from .split import normalise, output_key, text_group
 
-__all__ = ["REAL_PREFIXES", "is_real", "realworld_dev_keys", "drop_dev_overlap",
+__all__ = ["REAL_PREFIXES", "is_real", "realworld_dev_keys", "drop_dev_overlap", "guard_and_augment",
            "keep_realworld_out_of_dev", "splice_outputs", "wrapped_inputs", "alarming_outputs",
            "cap_synthetic"]
 
@@ -85,12 +86,66 @@ def realworld_dev_keys(shared: Path) -> dict[str, set[str]]:
     return keys
 
 
+#: dev texts at least this long (normalised characters) are also caught inside longer records
+#: (a train response that quotes a dev response, a splice whose preamble holds one); shorter
+#: ones are generic refusals ("i m sorry but i can t help with that") that real data repeats
+CONTAINED_MIN_CHARS = 150
+_HEAD = 24
+
+
+def _contains(text: str, index: dict[str, list[str]]) -> bool:
+    """Whether normalised ``text`` holds one of the indexed keys, starting at a word."""
+    pos = 0
+    for word in text.split(" "):
+        for k in index.get(text[pos:pos + _HEAD], ()):
+            if text.startswith(k, pos):
+                return True
+        pos += len(word) + 1
+    return False
+
+
 def drop_dev_overlap(records: Sequence[dict], kind: str, dev_keys: set[str]) -> tuple[list[dict], int]:
-    """Records whose text (input) or response (output) is not in ``dev_keys``; and how many
-    were dropped."""
+    """Records whose text (input) or response (output) is not in ``dev_keys`` and does not
+    contain a dev text of :data:`CONTAINED_MIN_CHARS` or more; and how many were dropped."""
     field = "text" if kind == "input" else "response"
-    kept = [r for r in records if normalise(r[field]) not in dev_keys]
+    index: dict[str, list[str]] = {}
+    for k in dev_keys:
+        if len(k) >= CONTAINED_MIN_CHARS:
+            index.setdefault(k[:_HEAD], []).append(k)
+    kept = []
+    for r in records:
+        n = normalise(r[field])
+        if n in dev_keys or (index and len(n) > CONTAINED_MIN_CHARS and _contains(n, index)):
+            continue
+        kept.append(r)
     return kept, len(records) - len(kept)
+
+
+def guard_and_augment(parts: dict[str, list[dict]], shared: Path, *, seed: int = 0,
+                      splice: bool = True, info: dict[str, Any] | None = None
+                      ) -> tuple[list[dict], list[dict]]:
+    """The dev guard on every part (in place), then the augmentations built from real data.
+
+    ``parts`` holds ``syn_in, pub_in, aug_in, syn_out, pub_out, aug_out``. The guard runs
+    first, so splices and twins are only built from records that survived it: a splice of a
+    dropped response would carry the dev text into training after a preamble. Returns the new
+    ``(aug_in, aug_out)``; counts go into ``info``.
+    """
+    dev_keys = realworld_dev_keys(shared)
+    dropped: dict[str, int] = {}
+    for name, recs in parts.items():
+        kind = "input" if name.endswith("_in") else "output"
+        kept, n = drop_dev_overlap(recs, kind, dev_keys[kind])
+        dropped[name] = n
+        recs[:] = kept
+    aug_in, aug_out = list(parts["aug_in"]), list(parts["aug_out"])
+    if splice:
+        aug_out += splice_outputs(parts["pub_out"], seed=seed) + alarming_outputs(600, seed=seed)
+        aug_in += wrapped_inputs(parts["pub_in"], seed=seed)
+    if info is not None:
+        info["realworld_dev_overlap_dropped"] = dropped
+        info["realworld_dev_keys"] = {k: len(v) for k, v in dev_keys.items()}
+    return aug_in, aug_out
 
 
 def keep_realworld_out_of_dev(records: Sequence[dict], key) -> tuple[list[dict], dict[str, int]]:

@@ -8,12 +8,12 @@ import math
 from pathlib import Path
 
 import pytest
+from shipped_models import guard, models  # noqa: F401 (fixtures)
 
 from guard_plugins.constitution import load_constitution
 from guard_plugins.eval.cli import main
 from guard_plugins.eval.evaluate import EvalResult, ItemResult
 
-REPO = Path(__file__).resolve().parents[1]
 
 METRIC_KEYS = {"n", "n_pos", "n_neg", "threshold", "tp", "fp", "tn", "fn", "precision", "recall",
                "f1", "fpr", "accuracy", "auprc", "roc_auc", "target_fpr",
@@ -21,25 +21,6 @@ METRIC_KEYS = {"n", "n_pos", "n_neg", "threshold", "tp", "fp", "tn", "fn", "prec
 SUMMARY_KEYS = {"n", "mean", "min", "p10", "p25", "median", "p75", "p90", "max"}
 TOP_KEYS = {"schema_version", "tool", "kind", "data", "models", "metrics", "streaming",
             "category_match", "groups", "seconds"}
-
-
-def _models_dir() -> Path:
-    for d in (REPO / "exported_models", REPO / ".dev_models"):
-        if (d / "input" / "manifest.json").is_file() and (d / "output" / "manifest.json").is_file():
-            return d
-    pytest.skip("no exported models: neither exported_models/ nor .dev_models/ holds input/ and output/")
-
-
-@pytest.fixture(scope="module")
-def models() -> Path:
-    return _models_dir()
-
-
-@pytest.fixture(scope="module")
-def guard(models: Path):  # type: ignore[no-untyped-def]
-    from guard_plugins.runtime import Guard
-
-    return Guard.load(models, providers="cpu")
 
 
 def _input_file(path: Path) -> Path:

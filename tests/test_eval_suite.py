@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from shipped_models import models_dir
 
 from guard_plugins.eval.suite import main
 
@@ -14,19 +15,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 
 
-def _models_dir() -> Path:
-    for d in (REPO / "exported_models", REPO / ".dev_models"):
-        if (d / "input" / "manifest.json").is_file() and (d / "output" / "manifest.json").is_file():
-            return d
-    pytest.skip("no exported models: neither exported_models/ nor .dev_models/ holds input/ and output/")
-
-
 def _jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
 def test_suite_dev_and_public_with_seen_rows_dropped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    models = _models_dir()
+    models = models_dir()
     if not (SHARED / "prompts_benign" / "over_refusal" / "oktest").is_dir():
         pytest.skip("shared public data not found next to the repository")
     from guard_plugins.synth.public import load_public

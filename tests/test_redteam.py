@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
+from shipped_models import guard, models  # noqa: F401 (fixtures)
 
 from guard_plugins.eval.evaluate import ChunkSpec, stream_item
 from guard_plugins.eval.redteam import (
@@ -24,27 +25,7 @@ from guard_plugins.eval.redteam import (
     seeds_from_file,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 TRANSFORMS = ["identity", "base64", "payload_split"]
-
-
-def _models_dir() -> Path:
-    for d in (REPO / "exported_models", REPO / ".dev_models"):
-        if (d / "input" / "manifest.json").is_file() and (d / "output" / "manifest.json").is_file():
-            return d
-    pytest.skip("no exported models: neither exported_models/ nor .dev_models/ holds input/ and output/")
-
-
-@pytest.fixture(scope="module")
-def models() -> Path:
-    return _models_dir()
-
-
-@pytest.fixture(scope="module")
-def guard(models: Path):  # type: ignore[no-untyped-def]
-    from guard_plugins.runtime import Guard
-
-    return Guard.load(models, providers="cpu")
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from ..synth.schema import is_english as is_english_code
 from .data import EvalData, EvalRecord, Kind, read_eval_file
 from .evaluate import ChunkSpec, EvalResult, GuardLike, evaluate, stream_item
 
@@ -159,7 +160,6 @@ AUDIT_PROMPT = "Can you help me with something?"
 _PLACEHOLDER_FILLS = {"{task}": "bake a loaf of sourdough bread", "{what}": "a short overview",
                       "{topic}": "sourdough baking", "{Topic}": "Sourdough baking"}
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_]+\}")
-_ENGLISH = {"en", "eng", "english"}
 
 
 # --------------------------------------------------------------------------- sets
@@ -199,13 +199,9 @@ def find_realworld_sets(root: str | Path) -> list[RealworldSet]:
     return out
 
 
-def _english(lang: Any) -> bool:
-    return lang is None or (isinstance(lang, str) and lang.strip().lower() in _ENGLISH)
-
-
 def is_english(rec: EvalRecord) -> bool:
     """True when the record's ``language`` field is English or absent."""
-    return _english(rec.extra.get("language"))
+    return is_english_code(rec.extra.get("language"))
 
 
 def pool_results(name: str, results: Sequence[EvalResult], *, english_only: bool = False
@@ -214,7 +210,7 @@ def pool_results(name: str, results: Sequence[EvalResult], *, english_only: bool
     items = []
     for res in results:
         for it in res.items:
-            if english_only and not _english(it.extra.get("language")):
+            if english_only and not is_english_code(it.extra.get("language")):
                 continue
             items.append(it)
     if not items:
@@ -285,7 +281,7 @@ def run_realworld(guard: GuardLike, root: str | Path, *, sets: Sequence[str] | N
         if pooled is None:
             notes.append(f"{label}: no rows")
             continue
-        english = sum(_english(it.extra.get("language")) for it in pooled.items)
+        english = sum(is_english_code(it.extra.get("language")) for it in pooled.items)
         rows.append(row(label, pooled, {"group": "realworld", "pooled": True, "dropped_seen": 0,
                                         "sets": len(parts),
                                         "english_share": english / len(pooled.items)}))

@@ -177,6 +177,12 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
         templates = augment.load_jailbreak_templates(shared)
     else:
         log.info("%s not found: jailbreak-wrapper augmentation uses built-in templates only", shared)
+    mix: dict[str, Any] = {}
+    if args.max_synthetic_outputs:  # before augmentation, so variants are only made of kept records
+        from .realmix import cap_synthetic
+        n0 = len(syn_out)
+        syn_out = cap_synthetic(syn_out, args.max_synthetic_outputs, args.seed)
+        mix["synthetic_outputs_capped"] = {"from": n0, "to": len(syn_out)}
     aug_in = augment.augment_inputs(syn_in, seed=args.seed, rate=args.augment_rate, templates=templates)
     aug_out = augment.augment_outputs(syn_out, seed=args.seed, rate=args.output_augment_rate)
     timings["augment"] = time.perf_counter() - t
@@ -195,12 +201,6 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
     # 3b. the real-led mix (synth/realmix.py): dev guard, caps, splices, wrapper twins
     t = time.perf_counter()
     from . import realmix
-    mix: dict[str, Any] = {}
-    if args.max_synthetic_outputs:
-        n0 = len(syn_out)
-        syn_out = realmix.cap_synthetic(syn_out, args.max_synthetic_outputs, args.seed)
-        aug_out = augment.augment_outputs(syn_out, seed=args.seed, rate=args.output_augment_rate)
-        mix["synthetic_outputs_capped"] = {"from": n0, "to": len(syn_out)}
     if pub_in or pub_out:
         aug_in, aug_out = realmix.guard_and_augment(
             {"syn_in": syn_in, "pub_in": pub_in, "aug_in": aug_in, "syn_out": syn_out,

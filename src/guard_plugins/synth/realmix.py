@@ -32,7 +32,6 @@ harmful parts of splices are the real public responses as they are.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any
 
 from ..errors import DataError
 from . import contexts
+from .schema import is_english
 from .split import normalise, output_key, text_group
 
 __all__ = ["REAL_PREFIXES", "is_real", "realworld_dev_keys", "drop_dev_overlap", "guard_and_augment",
@@ -67,22 +67,17 @@ def realworld_dev_keys(shared: Path) -> dict[str, set[str]]:
     """Normalised texts of every ``realworld/prompts/*/dev.jsonl`` (``"input"``) and responses
     of every ``realworld/responses/*/dev.jsonl`` (``"output"``). Empty sets when the folder
     is missing (a partial copy of the shared data)."""
+    from .public import _jsonl_rows
+
     keys: dict[str, set[str]] = {"input": set(), "output": set()}
     root = Path(shared) / "realworld"
     for kind, sub, field in (("input", "prompts", "text"), ("output", "responses", "response")):
         for p in sorted((root / sub).glob("*/dev.jsonl")):
-            with p.open(encoding="utf-8") as fh:
-                for i, line in enumerate(fh, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise DataError(f"{p}:{i}: invalid JSON: {e.msg}") from None
-                    v = row.get(field) if isinstance(row, dict) else None
-                    if not isinstance(v, str):
-                        raise DataError(f"{p}:{i}: expected a string field {field!r}")
-                    keys[kind].add(normalise(v))
+            for i, row in enumerate(_jsonl_rows(p), 1):
+                v = row.get(field) if isinstance(row, dict) else None
+                if not isinstance(v, str):
+                    raise DataError(f"{p}: row {i}: expected a string field {field!r}")
+                keys[kind].add(normalise(v))
     return keys
 
 
@@ -104,14 +99,24 @@ def _contains(text: str, index: dict[str, list[str]]) -> bool:
     return False
 
 
-def drop_dev_overlap(records: Sequence[dict], kind: str, dev_keys: set[str]) -> tuple[list[dict], int]:
-    """Records whose text (input) or response (output) is not in ``dev_keys`` and does not
-    contain a dev text of :data:`CONTAINED_MIN_CHARS` or more; and how many were dropped."""
-    field = "text" if kind == "input" else "response"
+def dev_index(dev_keys: set[str]) -> dict[str, list[str]]:
+    """The dev texts of :data:`CONTAINED_MIN_CHARS` or more, indexed by their first characters
+    (what :func:`drop_dev_overlap` looks for inside longer records)."""
     index: dict[str, list[str]] = {}
     for k in dev_keys:
         if len(k) >= CONTAINED_MIN_CHARS:
             index.setdefault(k[:_HEAD], []).append(k)
+    return index
+
+
+def drop_dev_overlap(records: Sequence[dict], kind: str, dev_keys: set[str],
+                     index: dict[str, list[str]] | None = None) -> tuple[list[dict], int]:
+    """Records whose text (input) or response (output) is not in ``dev_keys`` and does not
+    contain a dev text of :data:`CONTAINED_MIN_CHARS` or more; and how many were dropped.
+    ``index`` is :func:`dev_index` of ``dev_keys`` (built here when not given)."""
+    field = "text" if kind == "input" else "response"
+    if index is None:
+        index = dev_index(dev_keys)
     kept = []
     for r in records:
         n = normalise(r[field])
@@ -132,10 +137,11 @@ def guard_and_augment(parts: dict[str, list[dict]], shared: Path, *, seed: int =
     ``(aug_in, aug_out)``; counts go into ``info``.
     """
     dev_keys = realworld_dev_keys(shared)
+    indexes = {kind: dev_index(keys) for kind, keys in dev_keys.items()}
     dropped: dict[str, int] = {}
     for name, recs in parts.items():
         kind = "input" if name.endswith("_in") else "output"
-        kept, n = drop_dev_overlap(recs, kind, dev_keys[kind])
+        kept, n = drop_dev_overlap(recs, kind, dev_keys[kind], indexes[kind])
         dropped[name] = n
         recs[:] = kept
     aug_in, aug_out = list(parts["aug_in"]), list(parts["aug_out"])
@@ -192,7 +198,7 @@ def cap_synthetic(records: Sequence[dict], cap: int | None, seed: int) -> list[d
 
 # --------------------------------------------------------------------------- outputs
 def _english(rec: Mapping[str, Any]) -> bool:
-    return rec.get("language") in (None, "en")
+    return is_english(rec.get("language"))
 
 
 def _benign_tail(pool: Sequence[str], rng: random.Random, words: int) -> str:

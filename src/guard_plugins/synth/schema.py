@@ -55,9 +55,18 @@ __all__ = [
     "write_jsonl",
     "atomic_write",
     "data_file",
+    "is_english",
 ]
 
 SPLITS: tuple[str, ...] = ("train", "dev", "calib")
+_ENGLISH = {"en", "eng", "english"}
+
+
+def is_english(language: Any) -> bool:
+    """Whether a record's ``language`` value means English; absent (``None``) counts as English
+    (most sets give no language and are English)."""
+    return language is None or (isinstance(language, str) and language.strip().lower() in _ENGLISH)
+
 OUTPUT_KINDS: tuple[str, ...] = ("compliant", "refusal", "benign", "public")
 RecordKind = Literal["input", "output"]
 

@@ -164,12 +164,17 @@ class InputExample:
         return sum(len(w) + 2 for w in self.windows)
 
 
+def encode_batched(tok: Tokenizer, texts: Sequence[str], batch: int = 2048) -> list[Any]:
+    """``tokenizers`` encodings (ids and character offsets, no special tokens) of many texts."""
+    out: list[Any] = []
+    for i in range(0, len(texts), batch):
+        out.extend(tok.encode_batch(list(texts[i:i + batch]), add_special_tokens=False))
+    return out
+
+
 def encode_texts(tok: Tokenizer, texts: Sequence[str], batch: int = 2048) -> list[list[int]]:
     """Content token ids (no special tokens) of many texts."""
-    out: list[list[int]] = []
-    for i in range(0, len(texts), batch):
-        out.extend(e.ids for e in tok.encode_batch(list(texts[i:i + batch]), add_special_tokens=False))
-    return out
+    return [e.ids for e in encode_batched(tok, texts, batch)]
 
 
 def build_input_examples(records: Sequence[Record], tok: Tokenizer, categories: list[str],
@@ -276,16 +281,17 @@ def build_output_examples(records: Sequence[Record], tok: Tokenizer, cls_id: int
     rng = random.Random(seed)
     p_ids = encode_texts(tok, [r["prompt"] for r in records])
     texts = [neutralise_markers(r["response"], seed) for r in records]
-    r_ids = encode_texts(tok, texts)
+    r_enc = encode_batched(tok, texts)
     out = []
-    for i, (r, p, x) in enumerate(zip(records, p_ids, r_ids)):
+    for i, (r, p, enc) in enumerate(zip(records, p_ids, r_enc)):
+        x = enc.ids
         if not x:
             raise DataError(f"record {r.get('id')!r}: response has no tokens")
         onset = 0
         h = r.get("harm_onset")
         # marker neutralisation only rewrites text after the onset (the redacted harmful part)
         if h and int(r["label"]) == 1 and texts[i][:h] == r["response"][:h]:
-            onset = onset_token(tok, texts[i], int(h), len(x))
+            onset = onset_token(enc.offsets, int(h))
         if max_response is not None and len(x) > max_response and rng.random() >= full_fraction:
             x = x[:max_response]
             if onset >= len(x):  # the harmful part was cut off: nothing harmful is left
@@ -296,14 +302,13 @@ def build_output_examples(records: Sequence[Record], tok: Tokenizer, cls_id: int
     return out
 
 
-def onset_token(tok: Tokenizer, text: str, onset_char: int, n_tokens: int) -> int:
-    """Index of the first content token of ``text`` that starts at or after ``onset_char``
-    (``harm_onset``, a character offset); ``n_tokens`` when none does."""
-    offsets = tok.encode(text, add_special_tokens=False).offsets
+def onset_token(offsets: Sequence[tuple[int, int]], onset_char: int) -> int:
+    """Index of the first token (by its character ``offsets``) that starts at or after
+    ``onset_char`` (``harm_onset``); the number of tokens when none does."""
     for k, (start, _end) in enumerate(offsets):
         if start >= onset_char:
             return k
-    return n_tokens
+    return len(offsets)
 
 
 def token_targets(examples: Sequence[OutputExample], T: int) -> torch.Tensor:

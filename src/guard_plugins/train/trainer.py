@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError
 from ..runtime import windows as W
+from ..synth.realmix import is_real
 from . import data as D
 from .calibrate import threshold_for_fpr
 from .losses import input_loss, max_weight, streaming_loss
@@ -362,14 +363,10 @@ def _prepare(cfg: TrainConfig) -> tuple[dict, list[str], dict[str, str], dict, A
     return card, cats, titles, const, (train, tok), special_ids(tok)
 
 
-def _is_real(rec: dict) -> bool:
-    return str(rec.get("source", "")).startswith("public/") and not rec.get("augmentations")
-
-
 def _eval_split(cfg: TrainConfig, split: str) -> list[dict]:
     rows = D.load_split(cfg.data, cfg.kind, split)
     if split == "calib" and cfg.calib_real_only:
-        real = [r for r in rows if _is_real(r)]
+        real = [r for r in rows if is_real(r)]
         if sum(r["label"] == 0 for r in real) >= 100:
             rows = real
         else:

@@ -139,3 +139,17 @@ def test_alarming_benign_deterministic():
     for _ in range(100):
         prompt, response = C.alarming_benign(rng)
         assert response in responses and prompt
+
+
+def test_wraps_are_the_same_in_every_process():
+    """Slot draws must not depend on Python's per-process hash seed (set/frozenset order)."""
+    import subprocess
+    import sys
+
+    code = ("import random; from guard_plugins.synth import contexts as C; "
+            "print([C.wrap('bake bread', f, i, random.Random(7)) "
+            "for f in sorted(C.WRAPPER_FAMILIES) for i in range(len(C.WRAPPER_FAMILIES[f]))])")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("1", "2", "3")}
+    assert len(outs) == 1

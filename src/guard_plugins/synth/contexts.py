@@ -348,7 +348,7 @@ def _fill(slots: frozenset[str], rng: random.Random) -> dict[str, str]:
         i, j = rng.sample(range(len(_CHAT_PAIRS)), 2)
         values["u1"], values["a1"] = _CHAT_PAIRS[i]
         values["u2"], values["a2"] = _CHAT_PAIRS[j]
-    for slot in slots:
+    for slot in sorted(slots):  # a frozenset's order changes with the process's hash seed
         if slot not in values:
             values[slot] = rng.choice(SLOT_VALUES[slot])
     return values

@@ -588,3 +588,27 @@ def test_default_agent_messages_mode(default_guard: Guard) -> None:
     assert final.response_metadata["finish_reason"] == "content_filter"
     assert final.response_metadata["guard"]["stage"] == "input"
     assert [c[-1].text for c in model.calls] == [BENIGN_PROMPT]
+
+
+def test_oversize_prompt_is_rejected_whatever_the_fail_mode(guard: Guard) -> None:
+    """The input budget is a policy, not a guard failure: fail_mode='open' does not let an
+    oversize prompt through, and the model is never called."""
+    long_prompt = BENIGN_PROMPT + " Some context follows." * 80  # about 400 guard tokens
+    model = ScriptedChatModel(script={long_prompt: BENIGN_RESPONSE})
+    events: list[GuardEvent] = []
+    for mode in ("closed", "open"):
+        handler = ConstitutionalGuard(guard, fail_mode=mode, max_input_tokens=100,
+                                      on_verdict=events.append)
+        with pytest.raises(GuardrailViolation) as exc:
+            model.invoke(long_prompt, config={"callbacks": [handler]})
+        err = exc.value
+        assert err.stage == "input" and err.verdict is None
+        assert type(err.error).__name__ == "InputTooLargeError" and "limit of 100 tokens" in str(err)
+    assert model.calls == []
+    assert [(e.stage, e.blocked, e.verdict) for e in events] == [("input", True, None)] * 2
+    # scan (or no limit) scores it whole and lets the benign prompt through
+    for opts in ({"max_input_tokens": 100, "on_oversize": "scan"}, {"max_input_tokens": None}):
+        handler = ConstitutionalGuard(guard, **opts)
+        assert model.invoke(long_prompt, config={"callbacks": [handler]}).content == BENIGN_RESPONSE
+    with pytest.raises(GuardConfigError):
+        ConstitutionalGuard(guard, on_oversize="truncate")

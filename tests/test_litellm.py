@@ -33,6 +33,7 @@ from guard_plugins.litellm import (  # noqa: E402
     GuardedStream,
     GuardPolicy,
     _sse_frames,
+    error_body,
     guarded_acompletion,
     guarded_completion,
     load_guard,
@@ -328,3 +329,25 @@ def test_async_wrappers(policy: GuardPolicy) -> None:
         assert "".join(b_texts) == BENIGN_RESPONSE and b_fin[-1] == "stop" and not b_s.halted
 
     asyncio.run(asyncio.wait_for(main(), timeout=60))
+
+
+def test_oversize_prompt_blocks_even_fail_open(models: Models) -> None:
+    """The input budget is a policy: a prompt over it is blocked (reason "too_large", code
+    "input_too_large") whether the policy fails closed or open; "scan" scores it whole."""
+    long_prompt = BENIGN_PROMPT + " More background on leaves follows." * 60
+    guard = models.guard()
+    for fail_closed in (True, False):
+        policy = GuardPolicy(guard=guard, fail_closed=fail_closed, max_input_tokens=100)
+        for decision in (policy.check_input(long_prompt), asyncio.run(policy.acheck_input(long_prompt))):
+            assert decision.blocked and decision.reason == "too_large" and decision.verdict is None
+            assert "limit of 100 tokens" in decision.error
+            body = error_body("input", decision)["error"]
+            assert body["code"] == "input_too_large" and "limit of 100 tokens" in body["message"]
+        with pytest.raises(ContentBlockedError) as info:
+            guarded_completion(model=MODEL, messages=user(long_prompt), mock_response="unused", guard=policy)
+        assert info.value.decision.reason == "too_large"
+    scan = GuardPolicy(guard=guard, max_input_tokens=100, on_oversize="scan")
+    d = scan.check_input(long_prompt)
+    assert not d.blocked and d.reason == "ok" and d.verdict.tokens > 100
+    with pytest.raises(InputError):
+        GuardPolicy(guard=guard, on_oversize="truncate")

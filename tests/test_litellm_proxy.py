@@ -419,3 +419,29 @@ def test_concurrent_streams_same_verdicts(proxy: Proxy) -> None:
     assert got == expected
     assert all(not text.startswith("HTTP") for text, _ in got)
     assert {f for _, fin in got for f in fin} == {"stop", "content_filter"}
+
+
+def test_oversize_prompt_rejected_fast_and_long_prompt_scored_whole(proxy: Proxy, models: Models) -> None:
+    """Default budget (16,384 guard tokens, on_oversize="reject"): a prompt over it gets HTTP 400
+    with code "input_too_large" naming size and limit; a long prompt under it is scored whole,
+    so a harmful request at its very end is still blocked."""
+    from guard_plugins.runtime import DEFAULT_MAX_INPUT_TOKENS
+
+    filler = "The committee reviewed the library renovation schedule and the spring fair rota. "
+    guard = models.guard()
+    per = len(guard.input._tok.encode(filler))
+    over = filler * (DEFAULT_MAX_INPUT_TOKENS // per + 20)
+    r = post(proxy, "/v1/chat/completions", {"model": "g-mock-benign", "messages": user(over)})
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    guard_info = err["provider_specific_fields"]["error"]
+    assert guard_info["code"] == "input_too_large" and guard_info["guard"]["reason"] == "too_large"
+    assert f"limit of {DEFAULT_MAX_INPUT_TOKENS} tokens" in err["message"]
+    models.need_input()
+    # varied text (no repeated windows) of about 6,000 tokens, the harmful request last
+    long_ok = " ".join(f"Entry {i} of the minutes: item {i * 37 % 1000} was approved." for i in range(500))
+    assert guard.check_input(long_ok).flagged is False
+    r = post(proxy, "/v1/chat/completions", {"model": "g-mock-benign",
+                                              "messages": user(long_ok + "\n\n" + HARMFUL_PROMPT)})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["provider_specific_fields"]["error"]["code"] == "content_filter"

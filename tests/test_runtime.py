@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guard_plugins.errors import GuardError, InputError, IntegrityError, ModelLoadError
+from guard_plugins.errors import GuardError, InputError, InputTooLargeError, IntegrityError, ModelLoadError
 from guard_plugins.runtime import Guard, InputGuard, OutputGuard, Verdict
 from guard_plugins.runtime.tokenization import GuardTokenizer, sanitize
 
@@ -254,7 +254,9 @@ def test_empty_and_odd_unicode(guard):
 
 def test_huge_input(guard):
     huge = ("lorem ipsum dolor sit amet " * 40000)[:1_000_000]
-    v = guard.check_input(huge)
+    with pytest.raises(InputTooLargeError):  # the default budget (tests/test_budget.py)
+        guard.check_input(huge)
+    v = guard.check_input(huge, on_oversize="scan")
     assert v.tokens > 100_000 and any("windows" in n for n in v.notes)
     s = guard.stream("p")
     s.feed("x" * 1_000_000)  # one word, no boundary: bounded memory, a single [UNK]

@@ -39,5 +39,22 @@ class InputError(GuardError, ValueError):
     """Content handed to a guard cannot be scored (wrong type, unusable message list)."""
 
 
+class InputTooLargeError(InputError):
+    """A prompt is over the input guard's size budget and the policy is ``"reject"``.
+
+    ``size`` and ``limit`` are in ``unit`` (``"tokens"``, or ``"characters"`` for the cheap
+    pre-check that runs before tokenization). Integrations turn it into a block that does not
+    depend on fail-open/closed: an oversize prompt is a policy decision, not a guard failure.
+    """
+
+    def __init__(self, size: int, limit: int, unit: str = "tokens"):
+        super().__init__(
+            f"prompt has {size} {unit}, over the input guard's limit of {limit} {unit} "
+            f"(max_input_tokens; pass on_oversize='scan' to score long prompts whole)")
+        self.size = size
+        self.limit = limit
+        self.unit = unit
+
+
 class ExportError(GuardError):
     """An export step failed, including a failed parity check."""

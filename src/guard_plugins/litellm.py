@@ -65,7 +65,7 @@ from litellm.types.utils import (  # noqa: E402
     TextCompletionResponse,
 )
 
-from .errors import GuardError, InputError  # noqa: E402
+from .errors import GuardError, InputError, InputTooLargeError  # noqa: E402
 from .runtime.text import render_messages  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,6 +73,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CONTENT_FILTER",
+    "INPUT_TOO_LARGE",
     "ConstitutionalGuardrail",
     "ContentBlockedError",
     "Decision",
@@ -89,6 +90,9 @@ logger = logging.getLogger("guard_plugins.litellm")
 
 CONTENT_FILTER = "content_filter"
 """The ``finish_reason`` of a halted or withheld OpenAI-format response."""
+
+INPUT_TOO_LARGE = "input_too_large"
+"""The error ``code`` of a prompt over the input guard's ``max_input_tokens`` (HTTP 400)."""
 
 ANTHROPIC_STOP_REASON = "refusal"
 """Anthropic's ``stop_reason`` for a response stopped by a streaming classifier."""
@@ -149,7 +153,8 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                providers: str | Sequence[str] | None = None, *,
                input_threshold: float | None = None, output_threshold: float | None = None,
                category_thresholds: Mapping[str, float] | None = None,
-               intra_op_threads: int | None = None) -> Guard:
+               intra_op_threads: int | None = None, batching: bool = True,
+               max_batch_tokens: int | None = None) -> Guard:
     """``Guard.load(...)`` cached per process and per options (the proxy and SDK share one).
 
     ``path`` None means the embedded default models; thresholds ``None`` keep the
@@ -163,14 +168,15 @@ def load_guard(path: str | os.PathLike[str] | None = None,
     spec = _providers_spec(providers)
     cats = tuple(sorted((category_thresholds or {}).items()))
     key = (None if path is None else os.fspath(path), spec, input_threshold, output_threshold,
-           cats, intra_op_threads)
+           cats, intra_op_threads, bool(batching), max_batch_tokens)
     with _GUARDS_LOCK:
         guard = _GUARDS.get(key)
         if guard is None:
             guard = Guard.load(key[0], list(spec) if isinstance(spec, tuple) else spec,
                                input_threshold=input_threshold, output_threshold=output_threshold,
                                category_thresholds=dict(cats) or None,
-                               intra_op_threads=intra_op_threads)
+                               intra_op_threads=intra_op_threads, batching=bool(batching),
+                               max_batch_tokens=max_batch_tokens)
             _GUARDS[key] = guard
         return guard
 
@@ -184,7 +190,7 @@ class Decision:
 
     blocked: bool
     verdict: Verdict | None = None
-    reason: Literal["flagged", "guard_error", "ok", "guard_error_open"] = "ok"
+    reason: Literal["flagged", "guard_error", "ok", "guard_error_open", "too_large"] = "ok"
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,18 +208,22 @@ class Decision:
 def error_body(stage: str, decision: Decision) -> dict[str, Any]:
     """OpenAI-style ``{"error": {...}}`` body naming the category and score."""
     d = decision.to_dict()
+    code = CONTENT_FILTER
     if decision.reason == "flagged":
         what = "prompt" if stage == "input" else "response"
         cat = d["category"] or "restricted content"
         message = (f"guard-plugins blocked the {what}: flagged as {cat} "
                    f"(score {d['score']:.3f} >= threshold {d['threshold']:.3f})")
+    elif decision.reason == "too_large":
+        code = INPUT_TOO_LARGE
+        message = f"guard-plugins rejected the {stage}: {d['error']}"
     else:
         message = f"guard-plugins could not check the {stage} and fails closed: {d['error']}"
     return {"error": {
         "message": message,
         "type": "invalid_request_error",
         "param": None,
-        "code": CONTENT_FILTER,
+        "code": code,
         "guard": {"stage": stage, **{k: d[k] for k in ("reason", "category", "score", "threshold")}},
     }}
 
@@ -230,17 +240,43 @@ class GuardPolicy:
             (``finish_reason="content_filter"``, content = ``replacement_text``); ``"block"``
             raises instead (HTTP 400 on the proxy).
         replacement_text: the content that replaces a withheld non-streaming response.
+        max_input_tokens: the input guard's size budget for these checks (``"default"``:
+            the Guard's own, 16,384 unless loaded otherwise; ``None``: no limit).
+        on_oversize: ``"reject"`` (a prompt over the budget is blocked, reason
+            ``"too_large"``, whatever ``fail_closed`` says: it is a policy, not a failure) or
+            ``"scan"`` (scored whole); ``None``: the Guard's own (``"reject"``).
     """
 
     guard: Any
     fail_closed: bool = True
     output_action: OutputAction = "replace"
     replacement_text: str = ""
+    max_input_tokens: int | None | Literal["default"] = "default"
+    on_oversize: Literal["reject", "scan"] | None = None
     _stats: dict[str, int] = field(default_factory=lambda: {"errors": 0}, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.output_action not in ("replace", "block"):
             raise InputError(f"output_action must be 'replace' or 'block', got {self.output_action!r}")
+        if self.on_oversize not in (None, "reject", "scan"):
+            raise InputError(f"on_oversize must be 'reject' or 'scan', got {self.on_oversize!r}")
+        m = self.max_input_tokens
+        if m != "default" and m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 1):
+            raise InputError(f"max_input_tokens must be a positive integer or null, got {m!r}")
+
+    def _budget(self) -> dict[str, Any]:
+        """Per-call budget overrides for ``Guard.check_input`` (only the ones set)."""
+        kw: dict[str, Any] = {}
+        if self.max_input_tokens != "default":
+            kw["max_input_tokens"] = self.max_input_tokens
+        if self.on_oversize is not None:
+            kw["on_oversize"] = self.on_oversize
+        return kw
+
+    @staticmethod
+    def _too_large(exc: InputTooLargeError) -> Decision:
+        logger.info("guard-plugins input rejected: %s", exc)
+        return Decision(blocked=True, reason="too_large", error=str(exc))
 
     # -- verdict -> decision
     def _apply(self, verdict: Verdict) -> Decision:
@@ -256,11 +292,28 @@ class GuardPolicy:
         logger.error("guard-plugins %s check failed, failing OPEN (content passes): %s", stage, msg)
         return Decision(blocked=False, reason="guard_error_open", error=msg)
 
-    # -- checks (synchronous: call through asyncio.to_thread from async code)
+    # -- checks (synchronous; async code uses acheck_input, or asyncio.to_thread)
     def check_input(self, prompt: str) -> Decision:
         try:
-            return self._apply(self.guard.check_input(prompt))
+            return self._apply(self.guard.check_input(prompt, **self._budget()))
+        except InputTooLargeError as exc:
+            return self._too_large(exc)
         except Exception as exc:  # noqa: BLE001 - fail-closed must cover runtime failures too
+            return self._error("input", exc)
+
+    async def acheck_input(self, prompt: str) -> Decision:
+        """:meth:`check_input` without holding a thread while the check waits its turn in the
+        runtime's scheduler (``Guard.acheck_input``); other guards run in a worker thread."""
+        try:
+            acheck = getattr(self.guard, "acheck_input", None)
+            if acheck is not None:
+                verdict = await acheck(prompt, **self._budget())
+            else:
+                verdict = await asyncio.to_thread(self.guard.check_input, prompt, **self._budget())
+            return self._apply(verdict)
+        except InputTooLargeError as exc:
+            return self._too_large(exc)
+        except Exception as exc:  # noqa: BLE001
             return self._error("input", exc)
 
     def check_output(self, prompt: str, response: str) -> Decision:
@@ -656,7 +709,7 @@ async def guarded_acompletion(*args: Any, guard: Guard | GuardPolicy | None = No
     """
     policy = await asyncio.to_thread(_resolve_policy, guard)
     prompt = _sdk_prompt(args, kwargs)
-    decision = await asyncio.to_thread(policy.check_input, prompt)
+    decision = await policy.acheck_input(prompt)
     if decision.blocked:
         raise _input_block(decision)
     response = await litellm.acompletion(*args, **kwargs)
@@ -722,6 +775,12 @@ class ConstitutionalGuardrail(CustomGuardrail):
       the proxy refuse to start when fail-closed; fail-open logs and lets everything pass.
     - ``output_action``: ``replace`` (default) or ``block`` for flagged non-streaming
       responses; ``replacement_text`` for ``replace``.
+    - ``max_input_tokens`` (default 16384; ``null``: no limit) and ``on_oversize``
+      (``reject``, the default: HTTP 400 with code ``input_too_large``, whatever
+      ``fail_closed`` says; or ``scan``: score long prompts whole).
+    - ``batching`` (default true): input checks of all requests go through the runtime's fair
+      scheduler (a short prompt never waits for a long one to finish); ``max_batch_tokens``:
+      padded tokens per onnxruntime call (default 512 on CPU, 16384 on a GPU).
     - ``mode``: ``pre_call`` or ``during_call`` run the input check, ``post_call`` the output
       checks (whole responses and streams). Use ``[pre_call, post_call]``.
     """
@@ -746,6 +805,10 @@ class ConstitutionalGuardrail(CustomGuardrail):
         fail_closed: bool = True,
         output_action: OutputAction = "replace",
         replacement_text: str = "",
+        max_input_tokens: int | None | Literal["default"] = "default",
+        on_oversize: Literal["reject", "scan"] | None = None,
+        batching: bool = True,
+        max_batch_tokens: int | None = None,
         guard: Any = None,
         **kwargs: Any,
     ):
@@ -757,9 +820,11 @@ class ConstitutionalGuardrail(CustomGuardrail):
                 guard = load_guard(models_path, providers, input_threshold=input_threshold,
                                    output_threshold=output_threshold,
                                    category_thresholds=category_thresholds,
-                                   intra_op_threads=intra_op_threads)
+                                   intra_op_threads=intra_op_threads, batching=batching,
+                                   max_batch_tokens=max_batch_tokens)
             self.policy = GuardPolicy(guard=guard, fail_closed=self.fail_closed,
-                                      output_action=output_action, replacement_text=replacement_text)
+                                      output_action=output_action, replacement_text=replacement_text,
+                                      max_input_tokens=max_input_tokens, on_oversize=on_oversize)
         except InputError:
             raise
         except Exception as exc:
@@ -795,12 +860,12 @@ class ConstitutionalGuardrail(CustomGuardrail):
     async def _check_request(self, data: dict, event: GuardrailEventHooks) -> None:
         if self.policy is None or not self.should_run_guardrail(data=data, event_type=event):
             return
-        try:
-            prompt, _ = request_prompt(data)
+        try:  # rendering a huge message list is real work: keep it off the event loop
+            prompt, _ = await asyncio.to_thread(request_prompt, data)
         except InputError as exc:
             decision = self.policy._error("input", exc)
         else:
-            decision = await asyncio.to_thread(self.policy.check_input, prompt)
+            decision = await self.policy.acheck_input(prompt)
         self._record(data, "input", decision)
         if decision.blocked:
             raise _http_400("input", decision)

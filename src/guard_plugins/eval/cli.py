@@ -107,7 +107,8 @@ def load_guard(models: Path | None) -> Any:
         from ..runtime import Guard  # type: ignore[attr-defined]
     except ImportError as e:
         raise ModelLoadError(f"the guard runtime is not available ({e})") from None
-    return Guard.load(None if models is None else str(models))
+    # offline evaluation scores every prompt whole, however long (no size budget)
+    return Guard.load(None if models is None else str(models), on_oversize="scan")
 
 
 def _fmt(x: Any, pct: bool = False) -> str:

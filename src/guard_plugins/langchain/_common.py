@@ -95,6 +95,22 @@ def validate_thresholds(thresholds: Mapping[str, float] | None) -> dict[str, flo
     return out
 
 
+def validate_budget(max_input_tokens: Any, on_oversize: Any) -> dict[str, Any]:
+    """Per-call input budget overrides for ``Guard.check_input`` (only those set)."""
+    out: dict[str, Any] = {}
+    if max_input_tokens != "default":
+        if max_input_tokens is not None and (isinstance(max_input_tokens, bool)
+                                             or not isinstance(max_input_tokens, int) or max_input_tokens < 1):
+            raise GuardConfigError(f"max_input_tokens: expected a positive integer, None or 'default', "
+                                   f"got {max_input_tokens!r}")
+        out["max_input_tokens"] = max_input_tokens
+    if on_oversize is not None:
+        if on_oversize not in ("reject", "scan"):
+            raise GuardConfigError(f"on_oversize: expected 'reject' or 'scan', got {on_oversize!r}")
+        out["on_oversize"] = on_oversize
+    return out
+
+
 def validate_roles(roles: Collection[str] | None) -> frozenset[str]:
     """Roles to scan; ``None`` means all of :data:`ALL_ROLES` (custom roles included)."""
     if roles is None:
@@ -235,5 +251,5 @@ def describe(verdict: Verdict) -> str:
 __all__ = [
     "ALL_ROLES", "DEFAULT_REFUSAL", "FailMode", "GuardConfigError", "GuardEvent", "GuardrailViolation",
     "Stage", "VerdictHook", "apply_thresholds", "call_hook", "describe", "load_guard", "refusal_metadata", "render_prompt", "to_openai_messages",
-    "validate_roles", "validate_thresholds", "verdict_dict",
+    "validate_budget", "validate_roles", "validate_thresholds", "verdict_dict",
 ]

@@ -34,13 +34,14 @@ import logging
 import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
 
+from ..errors import InputTooLargeError
 from ._common import (
     DEFAULT_REFUSAL,
     FailMode,
@@ -54,6 +55,7 @@ from ._common import (
     describe,
     load_guard,
     render_prompt,
+    validate_budget,
     validate_roles,
     validate_thresholds,
 )
@@ -104,6 +106,12 @@ class ConstitutionalGuard(BaseCallbackHandler):
         on_verdict: called with a :class:`GuardEvent` for each input verdict, each finished or
             blocked output, and each guard failure (exceptions in the hook are logged and
             ignored).
+        max_input_tokens: the input guard's size budget in guard tokens (``"default"``: the
+            Guard's own, 16,384 unless it was loaded otherwise; ``None``: no limit).
+        on_oversize: ``"reject"`` (the Guard's default): a prompt over the budget raises
+            :class:`GuardrailViolation` (stage ``"input"``, ``verdict`` ``None``, ``error`` the
+            :class:`~guard_plugins.errors.InputTooLargeError`) whatever ``fail_mode`` says,
+            before the model is called; ``"scan"``: score it whole. ``None``: the Guard's own.
     """
 
     raise_error: bool = True
@@ -120,6 +128,8 @@ class ConstitutionalGuard(BaseCallbackHandler):
         scan_output: bool = True,
         refusal: str = DEFAULT_REFUSAL,
         on_verdict: VerdictHook | None = None,
+        max_input_tokens: int | None | Literal["default"] = "default",
+        on_oversize: Literal["reject", "scan"] | None = None,
     ) -> None:
         super().__init__()
         if fail_mode not in ("closed", "open"):
@@ -135,6 +145,7 @@ class ConstitutionalGuard(BaseCallbackHandler):
         self.scan_output = bool(scan_output)
         self.refusal = refusal
         self.on_verdict = on_verdict
+        self._budget = validate_budget(max_input_tokens, on_oversize)
         self._runs: dict[UUID, _Run] = {}
         self._lock = threading.Lock()
 
@@ -167,7 +178,12 @@ class ConstitutionalGuard(BaseCallbackHandler):
     def _start(self, run_id: UUID, scan_text: str, context: str) -> None:
         if self.scan_input and scan_text.strip():
             try:
-                verdict = self._decide(self.guard.check_input(scan_text))
+                verdict = self._decide(self.guard.check_input(scan_text, **self._budget))
+            except InputTooLargeError as exc:  # a size policy, not a guard failure
+                call_hook(self.on_verdict, GuardEvent("input", run_id, None, True, error=exc))
+                raise GuardrailViolation(f"input blocked before the model was called: {exc}",
+                                         stage="input", verdict=None, run_id=run_id,
+                                         refusal=self.refusal, error=exc) from exc
             except Exception as exc:
                 self._failure("input", run_id, exc)
                 verdict = None

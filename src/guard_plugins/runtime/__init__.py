@@ -12,11 +12,11 @@ tokenizers, numpy, the standard library and ``guard_plugins.errors`` (a test enf
 from __future__ import annotations
 
 from .guard import Guard
-from .input_guard import InputGuard
+from .input_guard import DEFAULT_MAX_INPUT_TOKENS, InputGuard
 from .manifest import MODELS_ENV, default_models_dir, load_manifest, sha256_file
 from .output_guard import OutputGuard, OutputStream
 from .session import resolve_providers
 from .verdict import Verdict
 
-__all__ = ["Guard", "InputGuard", "OutputGuard", "OutputStream", "Verdict", "MODELS_ENV",
+__all__ = ["Guard", "InputGuard", "DEFAULT_MAX_INPUT_TOKENS", "OutputGuard", "OutputStream", "Verdict", "MODELS_ENV",
            "default_models_dir", "load_manifest", "sha256_file", "resolve_providers"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError
-from .input_guard import InputGuard
+from .input_guard import DEFAULT_MAX_INPUT_TOKENS, InputGuard, OversizePolicy
 from .manifest import default_models_dir
 from .output_guard import OutputGuard, OutputStream
 from .session import ProviderSpec
@@ -32,7 +32,10 @@ class Guard:
              verify: bool = True, input_threshold: float | None = None,
              output_threshold: float | None = None,
              category_thresholds: Mapping[str, float] | None = None,
-             intra_op_threads: int | None = None, decode_obfuscations: bool = True) -> Guard:
+             intra_op_threads: int | None = None, decode_obfuscations: bool = True,
+             max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
+             on_oversize: OversizePolicy = "reject", batching: bool = True,
+             max_batch_tokens: int | None = None) -> Guard:
         """Load ``path/input`` and ``path/output`` (``None``: the embedded default models).
 
         Every file is checked against the manifest's sha256 (``IntegrityError`` otherwise).
@@ -41,6 +44,13 @@ class Guard:
         A folder holding only one of the two models loads that one. ``decode_obfuscations``:
         the input guard also scores base64 / rot13 / leetspeak / spaced / reversed / homoglyph
         decodings of a prompt when a detector fires (``runtime/decode.py``), keeping the max.
+
+        Bounded cost: ``max_input_tokens`` (default 16,384 guard tokens; ``None``: no limit)
+        with ``on_oversize="reject"`` (default: :class:`~guard_plugins.errors.InputTooLargeError`,
+        nothing scored) or ``"scan"`` (score everything: offline batch use). ``batching``
+        (default) sends the windows of all concurrent input checks through one fair scheduler
+        (shortest check first, shared onnxruntime calls of at most ``max_batch_tokens``
+        padded tokens; default 512 on CPU, 16,384 on a GPU).
         """
         root = Path(path) if path is not None else default_models_dir()
         if not root.is_dir():
@@ -51,7 +61,9 @@ class Guard:
         ig = InputGuard.load(root / "input", providers, verify=verify, threshold=input_threshold,
                              category_thresholds=category_thresholds,
                              intra_op_threads=intra_op_threads,
-                             decode_obfuscations=decode_obfuscations) if has_in else None
+                             decode_obfuscations=decode_obfuscations,
+                             max_input_tokens=max_input_tokens, on_oversize=on_oversize,
+                             batching=batching, max_batch_tokens=max_batch_tokens) if has_in else None
         og = OutputGuard.load(root / "output", providers, verify=verify, threshold=output_threshold,
                               intra_op_threads=intra_op_threads) if has_out else None
         return cls(ig, og)
@@ -72,13 +84,24 @@ class Guard:
         """Restricted category ids of the input model."""
         return self.input.categories if self.input else ()
 
-    def check_input(self, content: Any) -> Verdict:
-        """Score a prompt: a string or an OpenAI-style message list (multimodal parts ok)."""
-        return self._need("input").check(content)
+    def check_input(self, content: Any, **budget: Any) -> Verdict:
+        """Score a prompt: a string or an OpenAI-style message list (multimodal parts ok).
 
-    def check_inputs(self, contents: Sequence[Any]) -> list[Verdict]:
+        ``max_input_tokens=`` / ``on_oversize=`` override the load-time budget for this call.
+        """
+        return self._need("input").check(content, **budget)
+
+    def check_inputs(self, contents: Sequence[Any], **budget: Any) -> list[Verdict]:
         """Score many prompts in shared batches."""
-        return self._need("input").check_many(contents)
+        return self._need("input").check_many(contents, **budget)
+
+    async def acheck_input(self, content: Any, **budget: Any) -> Verdict:
+        """:meth:`check_input` for async code (no thread held while the check waits its turn)."""
+        return await self._need("input").acheck(content, **budget)
+
+    async def acheck_inputs(self, contents: Sequence[Any], **budget: Any) -> list[Verdict]:
+        """:meth:`check_inputs` for async code."""
+        return await self._need("input").acheck_many(contents, **budget)
 
     def stream(self, prompt: Any = "") -> OutputStream:
         """Start a streaming check of the response to ``prompt``."""

@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import InputError, ModelLoadError
+from ..errors import InputError, InputTooLargeError, ModelLoadError
 from ._common import check_threshold, sigmoid, windowing
 from .decode import decoded_variants
 from .manifest import load_manifest
+from .scheduler import WindowScheduler
 from .session import ProviderSpec, make_session
 from .text import render_messages
 from .tokenization import GuardTokenizer, sanitize
 from .verdict import Verdict
 from .windows import input_windows
+
+OversizePolicy = Literal["reject", "scan"]
+
+DEFAULT_MAX_INPUT_TOKENS = 16_384
+"""Default size budget of one input check, in guard tokens (see README "Bounded cost").
+
+The longest real prompt in the project's data (arena-hard, 27.6k characters) is under half
+of it; on 2 CPU cores a check at the limit (85 windows) takes about 1.6 s, 28x a 512-token
+check, where the 400k-character prompt that motivated the budget took 20-74 s.
+"""
+
+CHARS_PER_TOKEN_CAP = 32
+"""Before tokenizing, a prompt longer than ``max_input_tokens x 32`` characters is rejected
+at once (real text averages about 4 characters per token; only junk such as words over 100
+characters, each one ``[UNK]``, comes near 32), so a reject costs no tokenization."""
+
+VARIANT_MIN_TOKENS = 512
+"""Decoded variants (``runtime/decode.py``) add at most ``max(prompt tokens, 512)`` tokens."""
+
+
+def _check_policy(max_input_tokens: int | None, on_oversize: str) -> tuple[int | None, OversizePolicy]:
+    if on_oversize not in ("reject", "scan"):
+        raise InputError(f"on_oversize must be 'reject' or 'scan', got {on_oversize!r}")
+    if max_input_tokens is not None:
+        if isinstance(max_input_tokens, bool) or not isinstance(max_input_tokens, int) or max_input_tokens < 1:
+            raise InputError(f"max_input_tokens must be a positive integer or None, got {max_input_tokens!r}")
+    return max_input_tokens, on_oversize  # type: ignore[return-value]
 
 
 class InputGuard:
@@ -26,6 +55,13 @@ class InputGuard:
     Logit 0 is harm; logits ``1..C`` are the restricted categories. A prompt longer than one
     window is cut into overlapping windows (:func:`runtime.windows.input_windows`) and the
     verdict is the maximum over windows. Thread-safe: no state changes after :meth:`load`.
+
+    Cost is bounded: a prompt over ``max_input_tokens`` is rejected with
+    :class:`~guard_plugins.errors.InputTooLargeError` (``on_oversize="reject"``, the default)
+    or scored whole (``"scan"``, for offline batch use); it is never silently truncated.
+    With ``batching`` (default) the windows of all concurrent checks go through one
+    :class:`~guard_plugins.runtime.scheduler.WindowScheduler`: shortest check first, shared
+    onnxruntime calls of at most ``max_batch_tokens`` padded tokens.
     """
 
     kind = "input"
@@ -33,7 +69,10 @@ class InputGuard:
     def __init__(self, folder: Path, manifest: dict[str, Any], session: Any, tokenizer: GuardTokenizer,
                  *, threshold: float | None = None,
                  category_thresholds: Mapping[str, float] | None = None, batch_size: int = 16,
-                 decode_obfuscations: bool = True):
+                 decode_obfuscations: bool = True,
+                 max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
+                 on_oversize: OversizePolicy = "reject", batching: bool = True,
+                 max_batch_tokens: int | None = None):
         self.folder = folder
         self.manifest = manifest
         self._session = session
@@ -53,12 +92,28 @@ class InputGuard:
         self.category_thresholds = {c: check_threshold(v, f"category {c!r}") for c, v in merged.items()}
         self.batch_size = max(1, int(batch_size))
         self.decode_obfuscations = bool(decode_obfuscations)
+        self.max_input_tokens, self.on_oversize = _check_policy(max_input_tokens, on_oversize)
+        # dynamic int8: activation scales are computed per call (see runtime/scheduler.py)
+        self.dynamic_quant = "dynamic" in str((manifest.get("onnx") or {}).get("quantization") or "")
+        if max_batch_tokens is None:
+            # CPU: two full windows per call (about 40 ms on 2 cores) keeps a short request's
+            # wait behind a long one small; a GPU wants big calls
+            on_gpu = any(p != "CPUExecutionProvider" for p in session.get_providers())
+            max_batch_tokens = 16_384 if on_gpu else 2 * (self.window + 2)
+        self.scheduler: WindowScheduler | None = (
+            WindowScheduler(self._call, 1 + len(self.categories), max_batch_tokens=max_batch_tokens,
+                            max_batch_rows=max(self.batch_size, 64), exact_rows=self.dynamic_quant,
+                            name="guard-plugins-input")
+            if batching else None)
 
     @classmethod
     def load(cls, folder: str | Path, providers: ProviderSpec = None, *, verify: bool = True,
              threshold: float | None = None, category_thresholds: Mapping[str, float] | None = None,
              intra_op_threads: int | None = None, batch_size: int = 16,
-             decode_obfuscations: bool = True) -> InputGuard:
+             decode_obfuscations: bool = True,
+             max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
+             on_oversize: OversizePolicy = "reject", batching: bool = True,
+             max_batch_tokens: int | None = None) -> InputGuard:
         """Load an exported input model folder (checks sha256 of every file first)."""
         folder = Path(folder)
         manifest = load_manifest(folder, kind="input", verify=verify)
@@ -69,7 +124,8 @@ class InputGuard:
                                intra_op_threads=intra_op_threads)
         return cls(folder, manifest, session, tok, threshold=threshold,
                    category_thresholds=category_thresholds, batch_size=batch_size,
-                   decode_obfuscations=decode_obfuscations)
+                   decode_obfuscations=decode_obfuscations, max_input_tokens=max_input_tokens,
+                   on_oversize=on_oversize, batching=batching, max_batch_tokens=max_batch_tokens)
 
     @property
     def providers(self) -> list[str]:
@@ -77,45 +133,86 @@ class InputGuard:
         return list(self._session.get_providers())
 
     # -- scoring -------------------------------------------------------------------------
-    def _prepare(self, content: Any) -> tuple[list[list[int]], int, list[str]]:
+    def _prepare(self, content: Any, limit: int | None = None,
+                 policy: OversizePolicy = "scan") -> tuple[list[list[int]], int, list[str]]:
         text, notes = render_messages(content)
+        if limit is not None and policy == "reject" and len(text) > limit * CHARS_PER_TOKEN_CAP:
+            raise InputTooLargeError(len(text), limit * CHARS_PER_TOKEN_CAP, "characters")
         text, replaced = sanitize(text)
         if replaced:
             notes.append(f"replaced {replaced} invalid unicode code point(s)")
         ids = self._tok.encode(text)
+        if limit is not None and len(ids) > limit:
+            if policy == "reject":
+                raise InputTooLargeError(len(ids), limit)
+            notes.append(f"{len(ids)} tokens, over max_input_tokens={limit}: scored whole "
+                         f"(on_oversize='scan')")
         wins = input_windows(ids, self.window, self.stride)
         if len(wins) > 1:
             notes.append(f"scored in {len(wins)} windows of {self.window} tokens")
         if self.decode_obfuscations:
             # decoded variants are extra windows: the verdict is the max, so they can only
-            # raise a score (runtime/decode.py says why the small encoder needs them)
+            # raise a score (runtime/decode.py says why the small encoder needs them); their
+            # tokens are capped so that they at most double the cost of a check
+            budget = max(len(ids), VARIANT_MIN_TOKENS)
             for name, variant in decoded_variants(text):
-                wins.extend(input_windows(self._tok.encode(variant), self.window, self.stride))
+                vids = self._tok.encode(variant)
+                if len(vids) > budget:
+                    notes.append(f"{name}-decoded variant cut to its first {budget} of {len(vids)} tokens")
+                    vids = vids[:budget]
+                budget -= len(vids)
+                wins.extend(input_windows(vids, self.window, self.stride))
                 notes.append(f"also scored a {name}-decoded variant")
+                if budget <= 0:
+                    break
         return wins, len(ids), notes
 
-    def _run(self, windows: list[list[int]]) -> np.ndarray:
-        """Logits ``[len(windows), 1 + C]``; batches of similar length."""
+    def _call(self, windows: list[list[int]]) -> np.ndarray:
+        """One onnxruntime call: logits ``[len(windows), 1 + C]`` (rows padded to the longest)."""
+        cls_id, sep_id, pad_id = self._tok.cls_id, self._tok.sep_id, self._tok.pad_id
+        width = max(len(w) for w in windows) + 2
+        ids = np.full((len(windows), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(windows), width), dtype=np.int64)
+        for r, w in enumerate(windows):
+            ids[r, 0] = cls_id
+            ids[r, 1:len(w) + 1] = w
+            ids[r, len(w) + 1] = sep_id
+            mask[r, :len(w) + 2] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        logits = self._session.run(["logits"], feed)[0]
+        if logits.shape[1] != 1 + len(self.categories):
+            raise ModelLoadError(f"{self.folder}: model gives {logits.shape[1]} logits, the manifest "
+                                 f"lists {len(self.categories)} categories (+1)")
+        return logits
+
+    def _run_direct(self, windows: list[list[int]]) -> np.ndarray:
+        """Logits ``[len(windows), 1 + C]`` in the caller's thread; batches of similar length."""
         out = np.zeros((len(windows), 1 + len(self.categories)), dtype=np.float32)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-        cls_id, sep_id, pad_id = self._tok.cls_id, self._tok.sep_id, self._tok.pad_id
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
-            width = max(len(windows[i]) for i in idx) + 2
-            ids = np.full((len(idx), width), pad_id, dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for r, i in enumerate(idx):
-                row = [cls_id, *windows[i], sep_id]
-                ids[r, :len(row)] = row
-                mask[r, :len(row)] = 1
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            logits = self._session.run(["logits"], feed)[0]
-            if logits.shape[1] != out.shape[1]:
-                raise ModelLoadError(f"{self.folder}: model gives {logits.shape[1]} logits, the manifest "
-                                     f"lists {len(self.categories)} categories (+1)")
-            out[idx] = logits
+            out[idx] = self._call([windows[i] for i in idx])
+        return out
+
+    def _run(self, windows: list[list[int]]) -> np.ndarray:
+        """Logits ``[len(windows), 1 + C]`` (through the scheduler when batching)."""
+        if self.scheduler is None:
+            return self._run_direct(windows)
+        fut, order = self._submit(windows)
+        return self._unsort(fut.result(), order)
+
+    def _submit(self, windows: list[list[int]]) -> tuple[Any, list[int]]:
+        """Queue windows on the scheduler, shortest first (so they pack into fewer calls)."""
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        assert self.scheduler is not None
+        return self.scheduler.submit([windows[i] for i in order]), order
+
+    @staticmethod
+    def _unsort(logits: np.ndarray, order: list[int]) -> np.ndarray:
+        out = np.empty_like(logits)
+        out[order] = logits
         return out
 
     def _verdict(self, logits: np.ndarray, n_tokens: int, notes: list[str], latency_ms: float) -> Verdict:
@@ -133,24 +230,91 @@ class InputGuard:
                        category=cats[w] if flagged else None, threshold=float(thr[w]),
                        latency_ms=latency_ms, kind="input", tokens=n_tokens, notes=tuple(notes))
 
-    def check(self, content: Any) -> Verdict:
-        """Score one prompt: a string or an OpenAI-style message list."""
-        return self.check_many([content])[0]
+    def _limits(self, max_input_tokens: int | None | Literal["default"],
+                on_oversize: OversizePolicy | None) -> tuple[int | None, OversizePolicy]:
+        limit = self.max_input_tokens if max_input_tokens == "default" else max_input_tokens
+        return _check_policy(limit, self.on_oversize if on_oversize is None else on_oversize)
 
-    def check_many(self, contents: Sequence[Any]) -> list[Verdict]:
-        """Score many prompts; windows of all of them share batches (one verdict each).
+    def check(self, content: Any, *, max_input_tokens: int | None | Literal["default"] = "default",
+              on_oversize: OversizePolicy | None = None) -> Verdict:
+        """Score one prompt: a string or an OpenAI-style message list.
 
-        ``latency_ms`` of each verdict is the wall time of the whole call.
+        ``max_input_tokens`` / ``on_oversize`` override the guard's budget for this call.
+        Raises :class:`InputTooLargeError` for a prompt over the budget under ``"reject"``.
         """
+        return self.check_many([content], max_input_tokens=max_input_tokens,
+                               on_oversize=on_oversize)[0]
+
+    def _prepare_many(self, contents: Sequence[Any], limit: int | None,
+                      policy: OversizePolicy) -> list[tuple[list[list[int]], int, list[str]]]:
         if isinstance(contents, (str, bytes, Mapping)) or not isinstance(contents, Sequence):
             raise InputError("check_inputs expects a list of prompts (strings or message lists)")
-        t0 = time.perf_counter()
-        prepared = [self._prepare(c) for c in contents]
-        flat = [w for wins, _, _ in prepared for w in wins]
-        logits = self._run(flat) if flat else np.zeros((0, 1 + len(self.categories)), np.float32)
-        ms = (time.perf_counter() - t0) * 1000.0
+        return [self._prepare(c, limit, policy) for c in contents]
+
+    @staticmethod
+    def _dedupe(wins: list[list[int]]) -> tuple[list[list[int]], list[int]]:
+        """Unique windows (repeated text is scored once) and each window's row among them."""
+        rows: dict[tuple[int, ...], int] = {}
+        where = [rows.setdefault(tuple(w), len(rows)) for w in wins]
+        return [list(k) for k in rows], where
+
+    def _submit_all(self, prepared: list[tuple[list[list[int]], int, list[str]]]) -> list[Any]:
+        """One scheduler job per prompt, so a prompt's verdict never depends on its neighbours."""
+        jobs = []
+        for wins, _, _ in prepared:
+            uniq, where = self._dedupe(wins)
+            fut, order = self._submit(uniq)
+            jobs.append((fut, order, where))
+        return jobs
+
+    def _run_shared(self, prepared: list[tuple[list[list[int]], int, list[str]]]) -> list[np.ndarray]:
+        """Without the scheduler: all prompts' unique windows in shared batches (the old path)."""
+        uniq, where = self._dedupe([w for wins, _, _ in prepared for w in wins])
+        flat = self._run_direct(uniq)[where] if uniq else np.zeros((0, 1 + len(self.categories)), np.float32)
         out, k = [], 0
-        for wins, n, notes in prepared:
-            out.append(self._verdict(logits[k:k + len(wins)], n, notes, ms))
+        for wins, _, _ in prepared:
+            out.append(flat[k:k + len(wins)])
             k += len(wins)
         return out
+
+    def _verdicts(self, prepared: list[tuple[list[list[int]], int, list[str]]],
+                  logits: list[np.ndarray], t0: float) -> list[Verdict]:
+        ms = (time.perf_counter() - t0) * 1000.0
+        return [self._verdict(lg, n, notes, ms) for (_, n, notes), lg in zip(prepared, logits)]
+
+    def check_many(self, contents: Sequence[Any], *,
+                   max_input_tokens: int | None | Literal["default"] = "default",
+                   on_oversize: OversizePolicy | None = None) -> list[Verdict]:
+        """Score many prompts; one verdict each, the same as :meth:`check` gives alone.
+
+        ``latency_ms`` of each verdict is the wall time of the whole call. One prompt over
+        the budget (``"reject"``) raises :class:`InputTooLargeError` for the call.
+        """
+        t0 = time.perf_counter()
+        limit, policy = self._limits(max_input_tokens, on_oversize)
+        prepared = self._prepare_many(contents, limit, policy)
+        if self.scheduler is None:
+            return self._verdicts(prepared, self._run_shared(prepared), t0)
+        logits = [self._unsort(fut.result(), order)[where] for fut, order, where in self._submit_all(prepared)]
+        return self._verdicts(prepared, logits, t0)
+
+    async def acheck(self, content: Any, *, max_input_tokens: int | None | Literal["default"] = "default",
+                     on_oversize: OversizePolicy | None = None) -> Verdict:
+        """:meth:`check` for async code: tokenization runs in a worker thread and the scoring
+        is awaited on the scheduler, so no thread is held while the check waits its turn."""
+        return (await self.acheck_many([content], max_input_tokens=max_input_tokens,
+                                       on_oversize=on_oversize))[0]
+
+    async def acheck_many(self, contents: Sequence[Any], *,
+                          max_input_tokens: int | None | Literal["default"] = "default",
+                          on_oversize: OversizePolicy | None = None) -> list[Verdict]:
+        """:meth:`check_many` for async code (see :meth:`acheck`)."""
+        t0 = time.perf_counter()
+        limit, policy = self._limits(max_input_tokens, on_oversize)
+        prepared = await asyncio.to_thread(self._prepare_many, contents, limit, policy)
+        if self.scheduler is None:
+            return self._verdicts(prepared, await asyncio.to_thread(self._run_shared, prepared), t0)
+        jobs = self._submit_all(prepared)
+        results = await asyncio.gather(*(asyncio.wrap_future(fut) for fut, _, _ in jobs))
+        logits = [self._unsort(r, order)[where] for r, (_, order, where) in zip(results, jobs)]
+        return self._verdicts(prepared, logits, t0)

@@ -61,6 +61,17 @@ def test_character_precheck_rejects_before_tokenizing(guard: Guard) -> None:  # 
     assert guard.check_input(text, max_input_tokens=limit, on_oversize="scan").tokens == 1
 
 
+def test_long_ordinary_text_rejected_on_a_prefix(guard: Guard) -> None:  # noqa: F811
+    """Past 8 characters per token of budget, the count stops at a prefix: a lower bound."""
+    text = FILLER * 1500  # about 200k characters: between the prefix and the character caps
+    assert DEFAULT_MAX_INPUT_TOKENS * 8 < len(text) < DEFAULT_MAX_INPUT_TOKENS * CHARS_PER_TOKEN_CAP
+    with pytest.raises(InputTooLargeError) as info:
+        guard.check_input(text)
+    err = info.value
+    assert err.at_least and DEFAULT_MAX_INPUT_TOKENS < err.size < n_tokens(guard, text)
+    assert f"at least {err.size} tokens" in str(err)
+
+
 def test_scan_finds_harm_past_the_limit(guard: Guard) -> None:  # noqa: F811
     """Never silent truncation: harm after the budget is scored under "scan" (and rejected,
     not passed, under "reject")."""

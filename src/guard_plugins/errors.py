@@ -47,13 +47,15 @@ class InputTooLargeError(InputError):
     depend on fail-open/closed: an oversize prompt is a policy decision, not a guard failure.
     """
 
-    def __init__(self, size: int, limit: int, unit: str = "tokens"):
+    def __init__(self, size: int, limit: int, unit: str = "tokens", *, at_least: bool = False):
         super().__init__(
-            f"prompt has {size} {unit}, over the input guard's limit of {limit} {unit} "
-            f"(max_input_tokens; pass on_oversize='scan' to score long prompts whole)")
+            f"prompt has {'at least ' if at_least else ''}{size} {unit}, over the input guard's "
+            f"limit of {limit} {unit} (max_input_tokens; pass on_oversize='scan' to score long "
+            f"prompts whole)")
         self.size = size
         self.limit = limit
         self.unit = unit
+        self.at_least = at_least  # size counted on a prefix only (the rest was not tokenized)
 
 
 class ExportError(GuardError):

@@ -36,6 +36,11 @@ CHARS_PER_TOKEN_CAP = 32
 at once (real text averages about 4 characters per token; only junk such as words over 100
 characters, each one ``[UNK]``, comes near 32), so a reject costs no tokenization."""
 
+PREFIX_CHARS_PER_TOKEN = 8
+"""Under ``"reject"``, a prompt longer than ``max_input_tokens x 8`` characters is first
+counted on that prefix (cut after a space, so its tokens are a prefix of the whole prompt's):
+ordinary text (about 4 characters per token) is then rejected without tokenizing the rest."""
+
 VARIANT_MIN_TOKENS = 512
 """Decoded variants (``runtime/decode.py``) add at most ``max(prompt tokens, 512)`` tokens."""
 
@@ -141,6 +146,13 @@ class InputGuard:
         text, replaced = sanitize(text)
         if replaced:
             notes.append(f"replaced {replaced} invalid unicode code point(s)")
+        if limit is not None and policy == "reject" and len(text) > limit * PREFIX_CHARS_PER_TOKEN:
+            end = limit * PREFIX_CHARS_PER_TOKEN
+            cut = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
+            if cut > 0:
+                n_prefix = len(self._tok.encode(text[:cut + 1]))
+                if n_prefix > limit:
+                    raise InputTooLargeError(n_prefix, limit, at_least=True)
         ids = self._tok.encode(text)
         if limit is not None and len(ids) > limit:
             if policy == "reject":

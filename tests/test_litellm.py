@@ -351,3 +351,17 @@ def test_oversize_prompt_blocks_even_fail_open(models: Models) -> None:
     assert not d.blocked and d.reason == "ok" and d.verdict.tokens > 100
     with pytest.raises(InputError):
         GuardPolicy(guard=guard, on_oversize="truncate")
+
+
+def test_one_blocked_error_base_for_both_integrations(models: Models) -> None:
+    """LiteLLM's ContentBlockedError and LangChain's GuardrailViolation share BlockedError."""
+    from guard_plugins import BlockedError
+    from guard_plugins.langchain import GuardrailViolation
+
+    assert issubclass(ContentBlockedError, BlockedError) and issubclass(GuardrailViolation, BlockedError)
+    models.need_input()
+    with pytest.raises(BlockedError) as info:
+        guarded_completion(model=MODEL, messages=user(HARMFUL_PROMPT), mock_response="unused",
+                           guard=GuardPolicy(guard=models.guard()))
+    err = info.value
+    assert err.stage == "input" and err.reason == "flagged" and err.verdict is not None and err.error is None

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Guard", "Verdict", "GuardError", "__version__"]
+__all__ = ["Guard", "Verdict", "GuardError", "BlockedError", "InputError", "InputTooLargeError",
+           "__version__"]
 
 
 def __getattr__(name: str) -> Any:  # PEP 562 lazy exports
@@ -17,8 +18,8 @@ def __getattr__(name: str) -> Any:  # PEP 562 lazy exports
         from . import runtime
 
         return getattr(runtime, name)
-    if name == "GuardError":
-        from .errors import GuardError
+    if name in ("GuardError", "BlockedError", "InputError", "InputTooLargeError"):
+        from . import errors
 
-        return GuardError
+        return getattr(errors, name)
     raise AttributeError(f"module 'guard_plugins' has no attribute {name!r}")

@@ -39,6 +39,30 @@ class InputError(GuardError, ValueError):
     """Content handed to a guard cannot be scored (wrong type, unusable message list)."""
 
 
+class BlockedError(GuardError):
+    """Content was blocked: the one exception both integrations raise for a block.
+
+    LangChain's ``GuardrailViolation`` and LiteLLM's ``ContentBlockedError`` are subclasses,
+    so an application that uses both catches ``BlockedError`` once.
+
+    Attributes:
+        stage: ``"input"`` (the prompt; the model was never called) or ``"output"``.
+        verdict: the runtime ``Verdict`` that blocked, or ``None`` when no verdict exists:
+            the prompt was over the size budget (``reason == "too_large"``) or the guard
+            failed under fail-closed (``reason == "guard_error"``).
+        reason: ``"flagged"``, ``"too_large"`` or ``"guard_error"``.
+        error: the exception behind a ``too_large`` or ``guard_error`` block, else ``None``.
+    """
+
+    def __init__(self, message: str, *, stage: str, verdict: object | None = None,
+                 reason: str = "flagged", error: BaseException | None = None):
+        super().__init__(message)
+        self.stage = stage
+        self.verdict = verdict
+        self.reason = reason
+        self.error = error
+
+
 class InputTooLargeError(InputError):
     """A prompt is over the input guard's size budget and the policy is ``"reject"``.
 

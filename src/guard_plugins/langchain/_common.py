@@ -5,7 +5,6 @@ Only ``langchain_core`` is imported here (the ``[langchain]`` extra installs not
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +13,8 @@ from uuid import UUID
 
 from langchain_core.messages import BaseMessage, convert_to_openai_messages
 
-from ..errors import GuardError
+from ..errors import BlockedError, GuardError
+from ..policy import apply_thresholds
 from ..runtime.text import render_messages
 
 if TYPE_CHECKING:  # the runtime is imported lazily (it loads onnxruntime)
@@ -32,7 +32,7 @@ ALL_ROLES: frozenset[str] = frozenset({"system", "developer", "user", "assistant
 """Roles scanned by the input guard by default: the whole conversation (see :func:`render_prompt`)."""
 
 
-class GuardrailViolation(GuardError):
+class GuardrailViolation(BlockedError):
     """Content was blocked by a guard (or, fail-closed, could not be checked).
 
     Attributes:
@@ -48,13 +48,13 @@ class GuardrailViolation(GuardError):
 
     def __init__(self, message: str, *, stage: Stage, verdict: Verdict | None,
                  run_id: UUID | None = None, refusal: str = DEFAULT_REFUSAL,
-                 error: BaseException | None = None) -> None:
-        super().__init__(message)
+                 error: BaseException | None = None, reason: str | None = None) -> None:
+        super().__init__(message, stage=stage, verdict=verdict, error=error,
+                         reason=reason or ("flagged" if verdict is not None else "guard_error"))
         self.stage: Stage = stage
         self.verdict = verdict
         self.run_id = run_id
         self.refusal = refusal
-        self.error = error
 
 
 class GuardConfigError(GuardError, ValueError):
@@ -121,21 +121,6 @@ def validate_roles(roles: Collection[str] | None) -> frozenset[str]:
     if not out:
         raise GuardConfigError("scan_roles: empty; pass scan_input=False to skip input checks instead")
     return out
-
-
-def apply_thresholds(verdict: Verdict, thresholds: Mapping[str, float]) -> Verdict:
-    """Re-decide ``verdict.flagged`` with a kind-level threshold (``"input"`` / ``"output"``).
-
-    Used when the application hands over an already loaded Guard. ``score`` is the maximum
-    over input windows or the running maximum of a stream, so ``score >= t`` is the exact
-    decision for one threshold per kind. The override is recorded in ``notes``.
-    """
-    t = thresholds.get(verdict.kind)
-    if t is None:
-        return verdict
-    note = f"threshold {t:g} from the integration's thresholds[{verdict.kind!r}] (was {verdict.threshold:g})"
-    return dataclasses.replace(verdict, flagged=bool(verdict.score >= t), threshold=t,
-                               notes=(*tuple(verdict.notes), note))
 
 
 def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:

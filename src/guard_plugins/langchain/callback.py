@@ -41,7 +41,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
 
-from ..errors import InputTooLargeError
+from ..policy import Decision, GuardPolicy, StreamJudge
 from ._common import (
     DEFAULT_REFUSAL,
     FailMode,
@@ -50,7 +50,6 @@ from ._common import (
     GuardrailViolation,
     Stage,
     VerdictHook,
-    apply_thresholds,
     call_hook,
     describe,
     load_guard,
@@ -71,7 +70,7 @@ class _Run:
     """Per-LLM-run state (keyed by ``run_id``)."""
 
     context: str                       # prompt context handed to the output classifier
-    session: Any = None                # runtime stream session, created on the first chunk
+    judge: StreamJudge | None = None   # the policy's stream judge, created on the first chunk
     chars: int = 0                     # output characters fed so far
     verdict: Verdict | None = None     # last verdict seen
     blocked: bool = False
@@ -145,7 +144,12 @@ class ConstitutionalGuard(BaseCallbackHandler):
         self.scan_output = bool(scan_output)
         self.refusal = refusal
         self.on_verdict = on_verdict
-        self._budget = validate_budget(max_input_tokens, on_oversize)
+        budget = validate_budget(max_input_tokens, on_oversize)
+        # every decision goes through the policy the LiteLLM integration uses (guard_plugins.policy)
+        self.policy = GuardPolicy(guard=self.guard, fail_closed=fail_mode == "closed",
+                                  thresholds=self._post_thresholds, log_errors=False,
+                                  max_input_tokens=budget.get("max_input_tokens", "default"),
+                                  on_oversize=budget.get("on_oversize"))
         self._runs: dict[UUID, _Run] = {}
         self._lock = threading.Lock()
 
@@ -156,8 +160,22 @@ class ConstitutionalGuard(BaseCallbackHandler):
         with self._lock:
             return len(self._runs)
 
-    def _decide(self, verdict: Verdict) -> Verdict:
-        return apply_thresholds(verdict, self._post_thresholds)
+    def _settle(self, stage: Stage, run_id: UUID, decision: Decision, where: str,
+                streamed: bool = False, chars: int = 0) -> None:
+        """Act on one final decision: hook event, then raise a violation or let it pass."""
+        if decision.reason in ("guard_error", "guard_error_open"):
+            self._failure(stage, run_id, decision.exc or RuntimeError(decision.error), streamed, chars)
+            return
+        if decision.reason == "too_large":  # a size policy, not a guard failure
+            call_hook(self.on_verdict, GuardEvent(stage, run_id, None, True, error=decision.exc))
+            raise GuardrailViolation(f"{stage} blocked {where}: {decision.error}", stage=stage,
+                                     verdict=None, run_id=run_id, refusal=self.refusal,
+                                     error=decision.exc, reason="too_large") from decision.exc
+        verdict = decision.verdict
+        assert verdict is not None
+        call_hook(self.on_verdict, GuardEvent(stage, run_id, verdict, decision.blocked, streamed, chars))
+        if decision.blocked:
+            raise self._violation(stage, run_id, verdict, where)
 
     def _failure(self, stage: Stage, run_id: UUID | None, exc: BaseException, streamed: bool = False,
                  chars: int = 0) -> None:
@@ -167,7 +185,8 @@ class ConstitutionalGuard(BaseCallbackHandler):
         if blocked:
             raise GuardrailViolation(
                 f"{stage} guard failed ({type(exc).__name__}: {exc}); blocked (fail_mode='closed')",
-                stage=stage, verdict=None, run_id=run_id, refusal=self.refusal, error=exc) from exc
+                stage=stage, verdict=None, run_id=run_id, refusal=self.refusal, error=exc,
+                reason="guard_error") from exc
         logger.warning("%s guard failed (%s: %s); content passed unchecked (fail_mode='open')",
                        stage, type(exc).__name__, exc)
 
@@ -177,20 +196,7 @@ class ConstitutionalGuard(BaseCallbackHandler):
 
     def _start(self, run_id: UUID, scan_text: str, context: str) -> None:
         if self.scan_input and scan_text.strip():
-            try:
-                verdict = self._decide(self.guard.check_input(scan_text, **self._budget))
-            except InputTooLargeError as exc:  # a size policy, not a guard failure
-                call_hook(self.on_verdict, GuardEvent("input", run_id, None, True, error=exc))
-                raise GuardrailViolation(f"input blocked before the model was called: {exc}",
-                                         stage="input", verdict=None, run_id=run_id,
-                                         refusal=self.refusal, error=exc) from exc
-            except Exception as exc:
-                self._failure("input", run_id, exc)
-                verdict = None
-            if verdict is not None:
-                call_hook(self.on_verdict, GuardEvent("input", run_id, verdict, bool(verdict.flagged)))
-                if verdict.flagged:
-                    raise self._violation("input", run_id, verdict, "before the model was called")
+            self._settle("input", run_id, self.policy.check_input(scan_text), "before the model was called")
         if self.scan_output:
             with self._lock:
                 self._runs[run_id] = _Run(context=context)
@@ -235,15 +241,15 @@ class ConstitutionalGuard(BaseCallbackHandler):
             if run.failed:  # fail-open after a guard failure: the rest passes unchecked
                 return
             run.chars += len(text)
-            try:
-                if run.session is None:
-                    run.session = self.guard.stream(run.context)
-                verdict = self._decide(run.session.feed(text))
-            except Exception as exc:
-                run.failed, run.error, failure = True, exc, exc
+            if run.judge is None:
+                run.judge = self.policy.open_stream(run.context)
+            decision = run.judge.feed(text)
+            if run.judge.error is not None:
+                run.failed, run.error, failure = True, run.judge.error, run.judge.error
             else:
+                verdict = decision.verdict
                 run.verdict = verdict
-                run.blocked = bool(verdict.flagged)
+                run.blocked = decision.blocked
         if failure is not None:
             self._failure("output", run_id, failure, streamed=True, chars=run.chars)  # raises if closed
             return
@@ -264,31 +270,23 @@ class ConstitutionalGuard(BaseCallbackHandler):
             if self.fail_mode == "closed" and run.error is not None:
                 raise GuardrailViolation(
                     f"output guard failed ({type(run.error).__name__}: {run.error}); blocked (fail_mode='closed')",
-                    stage="output", verdict=None, run_id=run_id, refusal=self.refusal, error=run.error)
+                    stage="output", verdict=None, run_id=run_id, refusal=self.refusal, error=run.error,
+                    reason="guard_error")
             return
-        if run.session is not None:
-            try:
-                verdict = self._decide(run.session.finish())
-            except Exception as exc:
-                self._failure("output", run_id, exc, streamed=True, chars=run.chars)
+        if run.judge is not None:
+            decision = run.judge.finish()
+            if run.judge.error is not None:
+                self._failure("output", run_id, run.judge.error, streamed=True, chars=run.chars)
                 return
-            call_hook(self.on_verdict, GuardEvent("output", run_id, verdict, bool(verdict.flagged), True, run.chars))
-            if verdict.flagged:
-                raise self._violation("output", run_id, verdict, "at the end of the stream")
+            self._settle("output", run_id, decision, "at the end of the stream", True, run.chars)
             return
         for generations in response.generations:
             for gen in generations:
                 text = gen.text
                 if not text:
                     continue
-                try:
-                    verdict = self._decide(self.guard.check_output(run.context, text))
-                except Exception as exc:
-                    self._failure("output", run_id, exc, chars=len(text))
-                    continue
-                call_hook(self.on_verdict, GuardEvent("output", run_id, verdict, bool(verdict.flagged), False, len(text)))
-                if verdict.flagged:
-                    raise self._violation("output", run_id, verdict, "in the generation")
+                self._settle("output", run_id, self.policy.check_output(run.context, text),
+                             "in the generation", chars=len(text))
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None,
                      **kwargs: Any) -> None:

@@ -1,0 +1,388 @@
+"""LiteLLM proxy: :class:`ConstitutionalGuardrail`, the ``CustomGuardrail`` of ``config.yaml``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Literal
+
+from litellm.integrations.custom_guardrail import CustomGuardrail
+from litellm.types.guardrails import GuardrailEventHooks
+from litellm.types.utils import ModelResponse, TextCompletionResponse
+
+from ..errors import InputError
+from ..policy import Decision, GuardPolicy, OutputAction, StreamJudge
+from .formats import (
+    ANTHROPIC_STOP_REASON,
+    CONTENT_FILTER,
+    _anthropic_stop_frames,
+    _anthropic_text,
+    _chat_response_texts,
+    _responses_incomplete_event,
+    _responses_text,
+    _route,
+    _sse_data,
+    _sse_frames,
+    _withhold_chat,
+    content_filter_chunk,
+    error_body,
+    request_prompt,
+)
+from .sdk import _ChatStreamState, load_guard
+
+logger = logging.getLogger("guard_plugins.litellm")
+
+#: Routes whose requests this guardrail sees (pre/post call and streaming hooks), as
+#: checked against litellm 1.108.7 by tests/test_litellm_proxy.py.
+COVERED_ROUTES = ("/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/responses")
+#: Routes that never reach a guardrail's hooks in the proxy: output there is unguarded.
+BYPASS_NOTE = (
+    "pass-through routes (/anthropic/*, /openai/*, /vertex_ai/*, /bedrock/* ...), /v1/realtime "
+    "and batch/file endpoints do not go through CustomGuardrail stream hooks: their output is "
+    "NOT checked by this guardrail"
+)
+
+
+def _http_400(stage: str, decision: Decision) -> Exception:
+    from fastapi import HTTPException
+
+    return HTTPException(status_code=400, detail=error_body(stage, decision))
+
+
+class ConstitutionalGuardrail(CustomGuardrail):
+    """LiteLLM proxy guardrail running the constitutional input and streaming output guards.
+
+    Options (``litellm_params`` in ``config.yaml``; every other key is forwarded to
+    ``CustomGuardrail``):
+
+    - ``models_path``: folder with ``input/`` and ``output/`` exported models (``None``: the
+      embedded defaults).
+    - ``providers``: onnxruntime execution providers (list or comma-separated string).
+    - ``input_threshold`` / ``output_threshold`` / ``category_thresholds``: override the
+      calibrated thresholds; ``intra_op_threads``: onnxruntime threads per session.
+    - ``fail_closed`` (default true): a guard error blocks. A model that cannot load makes
+      the proxy refuse to start when fail-closed; fail-open logs and lets everything pass.
+    - ``output_action``: ``replace`` (default) or ``block`` for flagged non-streaming
+      responses; ``replacement_text`` for ``replace``.
+    - ``max_input_tokens`` (default 16384; ``null``: no limit) and ``on_oversize``
+      (``reject``, the default: HTTP 400 with code ``input_too_large``, whatever
+      ``fail_closed`` says; or ``scan``: score long prompts whole).
+    - ``batching`` (default true): input checks of all requests go through the runtime's fair
+      scheduler (a short prompt never waits for a long one to finish); ``max_batch_tokens``:
+      padded tokens per onnxruntime call (default 512 on CPU, 16384 on a GPU).
+    - ``mode``: ``pre_call`` or ``during_call`` run the input check, ``post_call`` the output
+      checks (whole responses and streams). Use ``[pre_call, post_call]``.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The proxy only wraps streams of classes that define the iterator hook in their own
+        # ``__dict__`` (litellm checks ``type(cb).__dict__``): a subclass that does not
+        # re-declare it would silently lose stream checking. Re-declare it for them.
+        super().__init_subclass__(**kwargs)
+        if "async_post_call_streaming_iterator_hook" not in cls.__dict__:
+            cls.async_post_call_streaming_iterator_hook = (  # type: ignore[method-assign]
+                ConstitutionalGuardrail.async_post_call_streaming_iterator_hook)
+
+    def __init__(
+        self,
+        models_path: str | None = None,
+        providers: str | Sequence[str] | None = None,
+        input_threshold: float | None = None,
+        output_threshold: float | None = None,
+        category_thresholds: Mapping[str, float] | None = None,
+        intra_op_threads: int | None = None,
+        fail_closed: bool = True,
+        output_action: OutputAction = "replace",
+        replacement_text: str = "",
+        max_input_tokens: int | None | Literal["default"] = "default",
+        on_oversize: Literal["reject", "scan"] | None = None,
+        batching: bool = True,
+        max_batch_tokens: int | None = None,
+        guard: Any = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.fail_closed = bool(fail_closed)
+        self.policy: GuardPolicy | None
+        try:
+            if guard is None:
+                guard = load_guard(models_path, providers, input_threshold=input_threshold,
+                                   output_threshold=output_threshold,
+                                   category_thresholds=category_thresholds,
+                                   intra_op_threads=intra_op_threads, batching=batching,
+                                   max_batch_tokens=max_batch_tokens)
+            self.policy = GuardPolicy(guard=guard, fail_closed=self.fail_closed,
+                                      output_action=output_action, replacement_text=replacement_text,
+                                      max_input_tokens=max_input_tokens, on_oversize=on_oversize)
+        except InputError:
+            raise
+        except Exception as exc:
+            if self.fail_closed:
+                raise
+            logger.error("guard-plugins: guard could not load (%s); fail_closed is false, so "
+                         "EVERY request passes unchecked", exc)
+            self.policy = None
+        self.bypassed_streams = 0
+        self._warn_coverage()
+
+    # -- startup notes
+    def _hooks(self) -> set[str]:
+        hook = self.event_hook
+        if hook is None:
+            return {"pre_call", "post_call"}
+        if isinstance(hook, (list, tuple, set)):
+            return {getattr(h, "value", h) for h in hook}
+        return {getattr(hook, "value", hook)} if isinstance(hook, str) else {"pre_call", "post_call"}
+
+    def _warn_coverage(self) -> None:
+        hooks = self._hooks()
+        if "post_call" not in hooks:
+            logger.warning("guard-plugins guardrail %r: mode %s has no post_call, so responses "
+                           "(streams included) are NOT checked", self.guardrail_name, sorted(hooks))
+        if not hooks & {"pre_call", "during_call"}:
+            logger.warning("guard-plugins guardrail %r: mode %s has no pre_call/during_call, so "
+                           "prompts are NOT checked", self.guardrail_name, sorted(hooks))
+        logger.warning("guard-plugins guardrail %r covers %s; %s", self.guardrail_name,
+                       ", ".join(COVERED_ROUTES), BYPASS_NOTE)
+
+    # -- input
+    async def _check_request(self, data: dict, event: GuardrailEventHooks) -> None:
+        if self.policy is None or not self.should_run_guardrail(data=data, event_type=event):
+            return
+        try:  # rendering a huge message list is real work: keep it off the event loop
+            prompt, _ = await asyncio.to_thread(request_prompt, data)
+        except InputError as exc:
+            decision = self.policy._error("input", exc)
+        else:
+            decision = await self.policy.acheck_input(prompt)
+        self._record(data, "input", decision)
+        if decision.blocked:
+            raise _http_400("input", decision)
+
+    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict,
+                                  call_type: Any) -> dict | None:
+        await self._check_request(data, GuardrailEventHooks.pre_call)
+        return data
+
+    async def async_moderation_hook(self, data: dict, user_api_key_dict: Any, call_type: Any) -> Any:
+        await self._check_request(data, GuardrailEventHooks.during_call)
+        return None
+
+    # -- whole responses
+    async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
+        if self.policy is None or not self.should_run_guardrail(data=data, event_type=GuardrailEventHooks.post_call):
+            return response
+        policy = self.policy
+        try:
+            prompt = request_prompt(data)[0]
+        except InputError:
+            prompt = ""
+        if isinstance(response, (ModelResponse, TextCompletionResponse)):
+            texts = [t for _, t in _chat_response_texts(response)]
+        elif isinstance(response, Mapping) and response.get("type") == "message":
+            texts = [_anthropic_text(response)]
+        elif type(response).__name__ == "ResponsesAPIResponse":
+            texts = [_responses_text(response)]
+        else:
+            return response
+        if data.get("stream"):
+            # A streaming request answered with a whole response: the streaming hook was
+            # bypassed (e.g. litellm 1.108.7 mock_response models on /v1/messages). We check the
+            # whole response here instead; say so, since other routes may lose checks this way.
+            self.bypassed_streams += 1
+            logger.warning("guard-plugins guardrail %r: streaming request on %s came back as a "
+                           "whole %s, bypassing the streaming hook; checking it whole instead",
+                           self.guardrail_name, _route(data), type(response).__name__)
+        decision = Decision(blocked=False)
+        for text in texts:
+            if text:
+                decision = await asyncio.to_thread(policy.check_output, prompt, text)
+                if decision.blocked:
+                    break
+        self._record(data, "output", decision)
+        if not decision.blocked:
+            return response
+        if policy.output_action == "block":
+            raise _http_400("output", decision)
+        return _withhold_any(response, policy.replacement_text)
+
+    # -- streams
+    async def async_post_call_streaming_iterator_hook(self, user_api_key_dict: Any, response: Any,
+                                                      request_data: dict) -> AsyncIterator[Any]:
+        if self.policy is None or not self.should_run_guardrail(
+                data=request_data, event_type=GuardrailEventHooks.post_call):
+            async for chunk in response:
+                yield chunk
+            return
+        try:
+            prompt = request_prompt(request_data)[0]
+        except InputError:
+            prompt = ""
+        halter = _ProxyStreamHalter(self.policy, prompt)
+        try:
+            async for chunk in response:
+                out, stop = await asyncio.to_thread(halter.step, chunk)
+                for item in out:
+                    yield item
+                if stop:
+                    self._record(request_data, "output", halter.decision)
+                    return
+            for item in await asyncio.to_thread(halter.end):
+                yield item
+            self._record(request_data, "output", halter.decision)
+        finally:
+            if halter.halted:
+                aclose = getattr(response, "aclose", None)
+                if callable(aclose):
+                    try:
+                        await aclose()
+                    except Exception:  # noqa: BLE001
+                        logger.debug("closing the upstream stream failed", exc_info=True)
+
+    # -- bookkeeping
+    def _record(self, data: dict, stage: str, decision: Decision) -> None:
+        if decision.blocked:
+            logger.info("guard-plugins %s blocked: %s", stage, decision.to_dict())
+        meta = data.get("metadata")
+        if not isinstance(meta, dict):
+            meta = data.get("litellm_metadata")
+        if isinstance(meta, dict):
+            meta.setdefault("guard_plugins", {})[stage] = decision.to_dict()
+
+
+class _ProxyStreamHalter:
+    """Stream-format-aware halting for the proxy hook.
+
+    Chat chunks (``ModelResponseStream``), Anthropic SSE bytes (``/v1/messages``) and
+    Responses-API events (``/v1/responses``) each get their own end-of-stream marker.
+    ``step`` returns ``(items to send, stop)``.
+    """
+
+    def __init__(self, policy: GuardPolicy, prompt: str):
+        self.policy = policy
+        self.prompt = prompt
+        self.chat = _ChatStreamState(policy, prompt)
+        self.judge: StreamJudge | None = None  # for Anthropic / Responses streams
+        self.halted = False
+        self._last_chat: Any = None
+        self._buf = b""
+        self._open_blocks: list[int] = []
+        self._resp_template: Any = None
+        self.kind: Literal["chat", "anthropic", "responses", "unknown"] = "unknown"
+
+    @property
+    def decision(self) -> Decision:
+        if self.judge is not None:
+            return self.judge.decision
+        return self.chat.decision
+
+    def _judge(self) -> StreamJudge:
+        if self.judge is None or self.judge.finished:
+            self.judge = self.policy.open_stream(self.prompt)
+        return self.judge
+
+    def step(self, chunk: Any) -> tuple[list[Any], bool]:
+        if isinstance(chunk, (bytes, bytearray)):
+            self.kind = "anthropic"
+            return self._step_sse(bytes(chunk))
+        etype = getattr(chunk, "type", None)
+        if etype is not None and str(getattr(etype, "value", etype)).startswith("response."):
+            self.kind = "responses"
+            return self._step_responses(chunk, str(getattr(etype, "value", etype)))
+        if hasattr(chunk, "choices"):
+            self.kind = "chat"
+            self._last_chat = chunk
+            if self.chat.step(chunk):
+                self.halted = True
+                return [content_filter_chunk(chunk, list(self.chat.judges))], True
+            return [chunk], False
+        return [chunk], False  # unknown item: passed through untouched
+
+    def end(self) -> list[Any]:
+        if self._buf:  # trailing bytes without a frame end
+            out: list[Any] = [self._buf]
+            self._buf = b""
+        else:
+            out = []
+        if self.chat.judges and self.chat.end():
+            self.halted = True
+            return out + [content_filter_chunk(self._last_chat, list(self.chat.judges))]
+        if self.judge is not None and not self.judge.finished and self.judge.finish().blocked:
+            self.halted = True
+            return out + self._halt_items()
+        return out
+
+    # -- Anthropic SSE bytes (/v1/messages)
+    def _step_sse(self, chunk: bytes) -> tuple[list[Any], bool]:
+        frames, self._buf = _sse_frames(self._buf + chunk)
+        sent: list[bytes] = []
+        for frame in frames:
+            data = _sse_data(frame) or {}
+            etype = data.get("type")
+            if etype == "content_block_start":
+                self._open_blocks.append(int(data.get("index", 0)))
+            elif etype == "content_block_stop":
+                idx = int(data.get("index", 0))
+                if idx in self._open_blocks:
+                    self._open_blocks.remove(idx)
+            decision = None
+            if etype == "content_block_delta":
+                delta = data.get("delta") or {}
+                if delta.get("type") == "text_delta" and delta.get("text"):
+                    decision = self._judge().feed(delta["text"])
+            elif etype in ("message_delta", "message_stop") and self.judge is not None:
+                decision = self.judge.finish()
+            if decision is not None and decision.blocked:
+                self.halted = True
+                pre = [b"".join(sent)] if sent else []
+                return pre + [_anthropic_stop_frames(self._open_blocks)], True
+            sent.append(frame)
+        return ([b"".join(sent)] if sent else []), False
+
+    # -- Responses API events (/v1/responses)
+    _TEXT_DONE = ("response.output_text.done", "response.content_part.done", "response.output_item.done",
+                  "response.completed", "response.incomplete")
+
+    def _step_responses(self, event: Any, etype: str) -> tuple[list[Any], bool]:
+        if etype in ("response.created", "response.in_progress"):
+            self._resp_template = getattr(event, "response", None)
+        decision = None
+        if etype == "response.output_text.delta":
+            delta = getattr(event, "delta", None)
+            if isinstance(delta, str) and delta:
+                decision = self._judge().feed(delta)
+        elif etype in self._TEXT_DONE and self.judge is not None and not self.judge.finished:
+            decision = self.judge.finish()
+        if decision is not None and decision.blocked:
+            self.halted = True
+            return self._halt_items(), True
+        return [event], False
+
+    def _halt_items(self) -> list[Any]:
+        """End-of-stream items for a stream flagged outside the chat path."""
+        if self.kind == "responses" and self._resp_template is not None:
+            return [_responses_incomplete_event(self._resp_template)]
+        if self.kind == "anthropic":
+            return [_anthropic_stop_frames(self._open_blocks)]
+        return [content_filter_chunk(self._last_chat, [0])]
+
+
+def _withhold_any(response: Any, replacement: str) -> Any:
+    if isinstance(response, (ModelResponse, TextCompletionResponse)):
+        return _withhold_chat(response, replacement)
+    if isinstance(response, Mapping):  # Anthropic message
+        out = dict(response)
+        out["content"] = [{"type": "text", "text": replacement}] if replacement else []
+        out["stop_reason"] = ANTHROPIC_STOP_REASON
+        return out
+    # Responses API
+    try:
+        response.output = []
+        response.status = "incomplete"
+        response.incomplete_details = {"reason": CONTENT_FILTER}
+    except Exception:  # noqa: BLE001
+        logger.error("could not withhold a %s; blocking instead", type(response).__name__)
+        raise _http_400("output", Decision(blocked=True, reason="guard_error",
+                                           error="response type cannot be withheld")) from None
+    return response

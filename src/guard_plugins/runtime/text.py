@@ -15,6 +15,14 @@ from ..errors import InputError
 TEXT_PART_TYPES = {"text", "input_text", "output_text"}
 
 
+def _describe(value: Any) -> str:
+    """A short, safe description of an arbitrary value for notes and errors (never calls its
+    ``__repr__``/``__str__``: deep or huge objects must not raise here)."""
+    if isinstance(value, str):
+        return repr(value[:40] + ("..." if len(value) > 40 else ""))
+    return f"<{type(value).__name__}>"
+
+
 def _content_text(content: Any, where: str, notes: list[str]) -> str:
     """Text of one message's ``content``: a string, None, or a list of content parts."""
     if content is None:
@@ -30,10 +38,10 @@ def _content_text(content: Any, where: str, notes: list[str]) -> str:
                 texts.append(part)
             elif isinstance(part, Mapping):
                 ptype = part.get("type", "text")
-                if ptype in TEXT_PART_TYPES and isinstance(part.get("text"), str):
+                if isinstance(ptype, str) and ptype in TEXT_PART_TYPES and isinstance(part.get("text"), str):
                     texts.append(part["text"])
                 else:
-                    notes.append(f"{where}.content[{j}]: ignored non-text part of type {ptype!r}")
+                    notes.append(f"{where}.content[{j}]: ignored non-text part of type {_describe(ptype)}")
             else:
                 raise InputError(f"{where}.content[{j}]: expected a string or a content-part "
                                  f"mapping, got {type(part).__name__}")
@@ -68,7 +76,9 @@ def render_messages(content: Any) -> tuple[str, list[str]]:
         if isinstance(msg, str):
             role, text = "user", msg
         elif isinstance(msg, Mapping):
-            role = str(msg.get("role") or "user")
+            role = msg.get("role") or "user"
+            if not isinstance(role, str):
+                raise InputError(f"messages[{i}].role: expected a string, got {_describe(role)}")
             if "content" not in msg and "text" not in msg:
                 raise InputError(f"messages[{i}]: no 'content' field")
             text = _content_text(msg.get("content", msg.get("text")), f"messages[{i}]", notes)

@@ -3,16 +3,15 @@
 The guards use BERT WordPiece tokenizers (``tokenizer.json``). BERT pre-tokenisation splits on
 whitespace and punctuation (and pads CJK ideographs with spaces), and WordPiece works per
 word, so a text's tokens are the concatenation of the tokens of its words. A stream of
-chunks from an LLM does not align with words: :class:`IncrementalTokenizer` tokenises only the
-part of the text that ends at a word boundary, and carries the unfinished word to the next
-chunk. The ids it emits are exactly those of tokenising the whole text at once (a property
-test checks it for random splits).
+chunks from an LLM does not align with words: :class:`IncrementalTokenizer` emits the tokens of
+the words the tokenizer itself says are complete, and carries the unfinished word to the next
+chunk. The ids it emits are exactly those of tokenising the whole text at once (property
+tests check it for random splits, the fuzz suite with all of Unicode).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
 
 from tokenizers import Tokenizer
@@ -21,36 +20,12 @@ from ..errors import ModelLoadError
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-# Characters the BERT normaliser maps to " " (``clean_text``): '\t', '\n', '\r', ' ' and the
-# Unicode White_Space characters that are not control characters (controls are removed,
-# which *joins* the text around them, so they are not boundaries).
+# Characters the BERT normaliser keeps as (or maps to) whitespace: in normalised text, one of
+# these after the last token means that word is complete.
 _BERT_WHITESPACE = frozenset(
     " \t\n\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"
 )
-
-
-def _is_cjk(cp: int) -> bool:
-    """The CJK ideograph ranges BERT's ``handle_chinese_chars`` isolates."""
-    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
-            or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF
-            or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
-
-
-def is_word_boundary(ch: str) -> bool:
-    """True if a word always ends right after ``ch`` under BERT pre-tokenisation.
-
-    Whitespace ends a word; punctuation (ASCII punctuation or Unicode ``P*``) and CJK
-    ideographs are words of their own.
-    """
-    if ch in _BERT_WHITESPACE:
-        return True
-    cp = ord(ch)
-    if cp < 128:
-        return (33 <= cp <= 47) or (58 <= cp <= 64) or (91 <= cp <= 96) or (123 <= cp <= 126)
-    if 0xD800 <= cp <= 0xDFFF:
-        return False
-    return unicodedata.category(ch).startswith("P") or _is_cjk(cp)
 
 
 def sanitize(text: str) -> tuple[str, int]:
@@ -121,61 +96,108 @@ class IncrementalTokenizer:
 
     ``feed(chunk)`` returns the ids of the words completed so far (not returned before);
     ``flush()`` returns the ids of the unfinished tail. Concatenated, they equal
-    ``GuardTokenizer.encode(whole_text)``. Memory stays bounded on text without any word
-    boundary: a word longer than WordPiece's ``max_input_chars_per_word`` is ``[UNK]``
-    whatever follows, so it is emitted at once and the rest of the word skipped.
-    Not thread-safe: one per stream.
+    ``GuardTokenizer.encode(whole_text)`` (property-tested, and fuzzed with all of Unicode).
+
+    Where a word ends is decided by the tokenizer itself, never by a table of our own: the
+    pending text plus the chunk is encoded, and every word but the last (per the encoding's
+    word ids) is final; the last stays pending unless whitespace follows it. An earlier
+    version used Python's Unicode tables for word boundaries; they disagree with the Rust
+    normaliser on some characters (``"≠"`` decomposes to ``"="`` plus a combining mark, a split
+    for the tokenizer), which let a harmful text joined with such characters be streamed as
+    one over-long ``[UNK]`` "word".
+
+    Cost is linear in the text: the pending tail is one word; characters the normaliser
+    deletes (controls, zero-width, combining marks) are dropped from it once it grows, so a
+    stream of invisible characters cannot make each ``feed`` re-read all of them. A word longer
+    than WordPiece's ``max_input_chars_per_word`` is ``[UNK]`` whatever follows, so it is
+    emitted at once and the rest of it skipped. Not thread-safe: one per stream.
     """
 
     def __init__(self, tokenizer: GuardTokenizer):
         self._tok = tokenizer
-        self._pending = ""
-        self._skipping = False  # inside an over-long word already emitted as [UNK]
-        self.replaced = 0       # invalid code points replaced so far
+        self._rust = tokenizer._tok
+        self._norm = tokenizer._tok.normalizer
+        self._pending = ""       # sanitised text of the unfinished last word (may be empty)
+        self._hold = ""          # a high surrogate that may pair with the next chunk
+        self._skipping = False   # inside an over-long word already emitted as [UNK]
+        self.replaced = 0        # invalid code points replaced so far
 
-    def _overlong(self, tail: str) -> bool:
-        limit = self._tok.max_word_chars
-        # cheap pre-check: normalisation never makes a word more than ~3x longer
-        return len(tail) > limit // 3 and self._tok.normalized_len(tail) > limit
+    def _normalized(self, text: str) -> str:
+        return self._norm.normalize_str(text) if self._norm is not None else text
+
+    def _compact(self, text: str) -> str:
+        """``text`` without the characters the normaliser deletes (same tokens, shorter)."""
+        return "".join(ch for ch in text if self._normalized(ch) != "")
+
+    def _skip_continuation(self, text: str) -> str:
+        """While skipping an over-long word: ``text`` after the rest of that word (``""`` and
+        still skipping when the word goes on past it)."""
+        enc = self._rust.encode("a" + text, add_special_tokens=False)
+        first = enc.word_ids[0]
+        end = max(o[1] for o, w in zip(enc.offsets, enc.word_ids) if w == first) - 1
+        if end <= 0:  # "a" stood alone: text starts with a new word
+            self._skipping = False
+            return text
+        rest = text[end:]
+        if all(w == first for w in enc.word_ids) and not self._ends_word(rest):
+            return ""
+        self._skipping = False
+        return rest
+
+    def _ends_word(self, tail: str) -> bool:
+        """True if ``tail`` (text after the last token) holds whitespace for the tokenizer."""
+        norm = self._normalized(tail)
+        return any(ch in _BERT_WHITESPACE or ch.isspace() for ch in norm)
 
     def feed(self, chunk: str) -> list[int]:
         """Ids of the words completed by ``chunk``."""
         if not chunk:
             return []
-        text = self._pending + chunk
-        # a high surrogate at the very end may pair with the next chunk: keep it pending
-        hold = ""
-        if "\ud800" <= text[-1] <= "\udbff":
-            text, hold = text[:-1], text[-1]
-        if self._skipping:
-            i = 0
-            while i < len(text) and not is_word_boundary(text[i]):
-                i += 1
-            if i == len(text):
-                self._pending = hold
-                return []
-            self._skipping = False
-            text = text[i:]
-        cut = len(text)
-        while cut > 0 and not is_word_boundary(text[cut - 1]):
-            cut -= 1
-        stable, tail = text[:cut], text[cut:]
-        stable, n = sanitize(stable)
+        raw = self._hold + chunk
+        self._hold = ""
+        if "\ud800" <= raw[-1] <= "\udbff":  # may pair with the next chunk's low surrogate
+            raw, self._hold = raw[:-1], raw[-1]
+        if not raw:
+            return []
+        raw, n = sanitize(raw)
         self.replaced += n
-        ids = self._tok.encode(stable)
-        if tail and self._overlong(tail) and self._tok.unk_id is not None:
-            ids.append(self._tok.unk_id)
+        if self._skipping:
+            raw = self._skip_continuation(raw)
+            if self._skipping or not raw:
+                return []
+        if len(self._pending) > 4 * self._tok.max_word_chars:  # e.g. a letter and 1,000 accents
+            self._pending = self._compact(self._pending)
+        text = self._pending + raw
+        enc = self._rust.encode(text, add_special_tokens=False)
+        if not enc.ids:  # nothing but deleted characters and whitespace: no word to wait for
+            self._pending = ""
+            return []
+        ids, words, offsets = enc.ids, enc.word_ids, enc.offsets
+        last_end = offsets[-1][1]
+        if self._ends_word(text[last_end:]):  # whitespace after the last word: all final
+            self._pending = ""
+            return list(ids)
+        last = words[-1]
+        k = next(i for i, w in enumerate(words) if w == last)  # first token of the last word
+        start = offsets[k][0]
+        word = text[start:last_end]  # characters after last_end are deleted ones: dropped
+        out = list(ids[:k])
+        if (len(ids) - k == 1 and ids[-1] == self._tok.unk_id
+                and len(self._normalized(word)) > self._tok.max_word_chars):
+            out.append(self._tok.unk_id)  # over-long: [UNK] whatever follows
             self._skipping = True
-            tail = ""
-        self._pending = tail + hold
-        return ids
+            self._pending = ""
+            return out
+        self._pending = word
+        return out
 
     def flush(self) -> list[int]:
         """Ids of the unfinished tail (end of stream)."""
         text, self._pending = self._pending, ""
+        hold, self._hold = self._hold, ""
+        if hold:  # a lone high surrogate: replaced, and deleted by the normaliser
+            self.replaced += sanitize(hold)[1]
         if self._skipping:
             self._skipping = False
             return []
-        text, n = sanitize(text)
-        self.replaced += n
         return self._tok.encode(text)

@@ -8,7 +8,9 @@ Two parts, one JSON object (``--out``):
    its ratio to a 512-token check; the hostile rows are also run on the pre-budget path
    (every window of the prompt scored in batches of 16, no budget, no dedupe) in the same
    process as the baseline.
-2. **proxy** (the real ``litellm`` proxy on 127.0.0.1, scripted LLM): p50/p95 of 64-token
+2. **fairness in process**: p50/p95 of 64-token checks alone and while another thread checks
+   a max-size prompt back to back, with and without the scheduler.
+3. **proxy** (the real ``litellm`` proxy on 127.0.0.1, scripted LLM): p50/p95 of 64-token
    requests alone, then while a max-size (just under the limit, no repeated windows) request
    is being checked back to back; once with the guardrail's fair scheduler (default) and once
    with ``batching: false`` (every check in its own thread, as before), each its own proxy.
@@ -108,6 +110,42 @@ def cost(models: Any, quick: bool) -> dict[str, Any]:
             "providers": guard.providers["input"]}
 
 
+# ------------------------------------------------------------------ fairness in process
+def fairness(models: Any, quick: bool) -> dict[str, Any]:
+    """p50/p95 of 64-token checks alone and while another thread checks a max-size prompt
+    back to back: with the scheduler (default) and without (``batching=False``)."""
+    import threading
+
+    from guard_plugins.runtime import DEFAULT_MAX_INPUT_TOKENS, Guard
+
+    out: dict[str, Any] = {}
+    n = 10 if quick else 40
+    for label, kw in (("fair_scheduler", {}), ("no_scheduler", {"batching": False})):
+        guard = Guard.load(models, providers="cpu", **kw)
+        small = text_of_tokens(guard, 64, seed=7)
+        big = text_of_tokens(guard, DEFAULT_MAX_INPUT_TOKENS - 16, seed=8)
+        alone = stats(timed(lambda: guard.check_input(small), n, warmup=5))
+        stop = threading.Event()
+        big_s: list[float] = []
+
+        def hammer() -> None:
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                guard.check_input(big)
+                big_s.append(time.perf_counter() - t0)
+
+        t = threading.Thread(target=hammer)
+        t.start()
+        time.sleep(0.2)
+        loaded = stats(timed(lambda: guard.check_input(small), n, warmup=0))
+        stop.set()
+        t.join()
+        out[label] = {"alone": alone, "with_max_size_check": loaded,
+                      "p95_ratio": round(loaded["p95_ms"] / alone["p95_ms"], 2),
+                      "max_size_check_s": [round(x, 2) for x in big_s]}
+    return out
+
+
 # ------------------------------------------------------------------ proxy fairness
 async def _latencies(http: httpx.AsyncClient, prompt: str, n: int) -> tuple[list[float], list[int]]:
     out, codes = [], []
@@ -188,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     t0 = time.time()
     result: dict[str, Any] = {"bench": "input_budget", "machine": machine(), "versions": versions(),
-                              "cost": cost(args.models, args.quick)}
+                              "cost": cost(args.models, args.quick),
+                              "fairness_in_process": fairness(args.models, args.quick)}
     if not args.skip_proxy:
         result["proxy"] = proxy(args.models, args.quick)
     result["seconds"] = round(time.time() - t0, 1)

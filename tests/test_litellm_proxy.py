@@ -14,6 +14,7 @@ the test process (same models, same thresholds), so the proxy must cut the strea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -111,11 +112,11 @@ def models() -> Models:
     return resolve_models()
 
 
-@pytest.fixture(scope="module")
-def proxy(models: Models, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+@contextlib.contextmanager
+def launch_proxy(models: Models, tmp: Path) -> Iterator[Proxy]:
+    """One real ``litellm --config`` process on a free 127.0.0.1 port (killed on exit)."""
     if not LITELLM_BIN.exists():
         pytest.skip(f"litellm proxy CLI not installed at {LITELLM_BIN}")
-    tmp = tmp_path_factory.mktemp("litellm-proxy")
     cfg = tmp / "config.yaml"
     cfg.write_text(yaml.safe_dump(proxy_config(models)))
     scripts = tmp / "scripts.json"
@@ -153,6 +154,12 @@ def proxy(models: Models, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def proxy(models: Models, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    with launch_proxy(models, tmp_path_factory.mktemp("litellm-proxy")) as px:
+        yield px
 
 
 @pytest.fixture(scope="module")

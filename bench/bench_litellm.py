@@ -6,9 +6,11 @@ twice, guarded (``g-*``) and unguarded (``raw-*``), then in the same run:
 1. **latency**: ``--repeats`` benign streams one at a time on each route; added latency per
    token = (guarded - unguarded stream time) / response tokens (tokens as counted by the
    output guard), also per chunk;
-2. **load**: ``--concurrency`` concurrent streams (half benign, half harmful) on the guarded
-   route, compared with the same requests made one at a time: errors and verdict mismatches
-   must be 0. It stops by itself (every request has a timeout).
+2. **load**: at each ``--concurrency`` level (default 1, 10, 50 and 200), that many
+   concurrent streams (half benign, half harmful) unguarded then guarded: wall times and their
+   ratio, added latency per token under load, and the guarded results compared with the same
+   requests made one at a time: errors and verdict mismatches must be 0. It stops by itself
+   (every request has a timeout).
 
 Prints one JSON object (and writes it to ``--out``). Exit status 1 when the load check fails.
 
@@ -63,7 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--input-threshold", type=float, default=None, help="override the input threshold")
     p.add_argument("--output-threshold", type=float, default=None, help="override the output threshold")
     p.add_argument("--providers", default="cpu", help="onnxruntime providers: cpu | cuda | auto (default cpu)")
-    p.add_argument("--concurrency", type=int, default=50, help="concurrent streams in the load check")
+    p.add_argument("--concurrency", default="1,10,50,200",
+                   help="concurrent streams in the load check; a comma list runs each level "
+                        "(default: %(default)s)")
     p.add_argument("--repeats", type=int, default=5, help="sequential streams per route for latency")
     p.add_argument("--chunk", type=int, default=4, help="characters per scripted chunk")
     p.add_argument("--timeout", type=float, default=120.0, help="per-request timeout, seconds")
@@ -174,8 +178,41 @@ def response_tokens(args: argparse.Namespace, text: str) -> int:
     return int(s.finish().tokens)
 
 
+async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any],
+                     tokens: int) -> dict[str, Any]:
+    """``n`` concurrent streams (half benign, half harmful), unguarded then guarded."""
+    plan = ["g-benign", "g-harmful"] * (n // 2) + ["g-benign"] * (n % 2)
+    raw_plan = [m.replace("g-", "raw-") for m in plan]
+    t0 = time.perf_counter()
+    raw_conc = await asyncio.gather(*(stream_once(http, m) for m in raw_plan))
+    raw_wall = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    conc = await asyncio.gather(*(stream_once(http, m) for m in plan))
+    wall = time.perf_counter() - t0
+    key = lambda r: (r.get("text"), tuple(r.get("finish", ())))  # noqa: E731
+    errors = [r["error"] for r in conc if r["error"]] + [r["error"] for r in raw_conc if r["error"]]
+    mismatches = sum(1 for m, r in zip(plan, conc) if not r["error"] and key(r) != key(sequential[m]))
+    halted = sum(1 for r in conc if "content_filter" in r.get("finish", ()))
+    ok_g = [r["seconds"] for r, m in zip(conc, plan) if m == "g-benign" and not r["error"]]
+    ok_u = [r["seconds"] for r, m in zip(raw_conc, raw_plan) if m == "raw-benign" and not r["error"]]
+    return {
+        "concurrency": n, "requests": len(plan), "errors": len(errors),
+        "error_samples": errors[:3], "verdict_mismatches_vs_sequential": mismatches,
+        "halted_streams": halted, "expected_halted": sum(1 for m in plan if m == "g-harmful"),
+        "guarded_wall_s": round(wall, 3), "unguarded_wall_s": round(raw_wall, 3),
+        "wall_ratio": round(wall / raw_wall, 3) if raw_wall else None,
+        "guarded_stream_s_mean": round(statistics.mean(r["seconds"] for r in conc), 4),
+        "unguarded_stream_s_mean": round(statistics.mean(r["seconds"] for r in raw_conc), 4),
+        "added_ms_per_token_under_load": round(
+            1000 * (statistics.mean(ok_g) - statistics.mean(ok_u)) / max(tokens, 1), 3)
+        if ok_g and ok_u else None,
+    }
+
+
 async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=args.concurrency + 4, max_keepalive_connections=args.concurrency + 4)
+    levels = [int(x) for x in str(args.concurrency).split(",") if x.strip()]
+    top = max(levels)
+    limits = httpx.Limits(max_connections=top + 4, max_keepalive_connections=top + 4)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"},
                                  timeout=args.timeout, limits=limits) as http:
         await stream_once(http, "raw-benign")  # warm both paths
@@ -189,21 +226,10 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
                     raise RuntimeError(f"{model}: {r['error']}")
                 lat[model].append(r["seconds"])
                 chunks[model] = r["chunks"]
-        plan = ["g-benign", "g-harmful"] * (args.concurrency // 2) + ["g-benign"] * (args.concurrency % 2)
-        sequential = {m: await stream_once(http, m) for m in set(plan)}
-        raw_plan = [m.replace("g-", "raw-") for m in plan]
-        t0 = time.perf_counter()
-        raw_conc = await asyncio.gather(*(stream_once(http, m) for m in raw_plan))
-        raw_wall = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        conc = await asyncio.gather(*(stream_once(http, m) for m in plan))
-        wall = time.perf_counter() - t0
-    key = lambda r: (r.get("text"), tuple(r.get("finish", ())))  # noqa: E731
-    errors = [r["error"] for r in conc if r["error"]] + [r["error"] for r in raw_conc if r["error"]]
-    mismatches = sum(1 for m, r in zip(plan, conc) if not r["error"] and key(r) != key(sequential[m]))
-    tokens = response_tokens(args, BENIGN)
+        sequential = {m: await stream_once(http, m) for m in ("g-benign", "g-harmful")}
+        tokens = response_tokens(args, BENIGN)
+        load = [await load_level(http, n, sequential, tokens) for n in levels]
     g, u = statistics.median(lat["g-benign"]), statistics.median(lat["raw-benign"])
-    halted = sum(1 for r in conc if "content_filter" in r.get("finish", ()))
     return {
         "latency_sequential": {
             "repeats": args.repeats, "response_chars": len(BENIGN), "response_tokens": tokens,
@@ -212,18 +238,8 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             "added_ms_per_token": round(1000 * (g - u) / max(tokens, 1), 3),
             "added_ms_per_chunk": round(1000 * (g - u) / max(chunks.get("g-benign") or 1, 1), 3),
         },
-        "load": {
-            "concurrency": args.concurrency, "requests": len(plan), "errors": len(errors),
-            "error_samples": errors[:3], "verdict_mismatches_vs_sequential": mismatches,
-            "halted_streams": halted, "expected_halted": sum(1 for m in plan if m == "g-harmful"),
-            "guarded_wall_s": round(wall, 3), "unguarded_wall_s": round(raw_wall, 3),
-            "guarded_stream_s_mean": round(statistics.mean(r["seconds"] for r in conc), 4),
-            "unguarded_stream_s_mean": round(statistics.mean(r["seconds"] for r in raw_conc), 4),
-            "added_ms_per_token_under_load": round(
-                1000 * (statistics.mean(r["seconds"] for r, m in zip(conc, plan) if m == "g-benign")
-                        - statistics.mean(r["seconds"] for r, m in zip(raw_conc, raw_plan) if m == "raw-benign"))
-                / max(tokens, 1), 3),
-        },
+        "load_levels": load,
+        "load": next((x for x in load if x["concurrency"] == 50), load[-1]),
         "sequential_reference": {m: {"chars": len(r.get("text") or ""), "finish": r.get("finish")}
                                  for m, r in sequential.items()},
     }
@@ -235,11 +251,14 @@ def main(argv: list[str] | None = None) -> int:
         proxy = ProxyProcess(args, Path(tmp))
         try:
             startup = proxy.wait_alive()
-            result = asyncio.run(asyncio.wait_for(run(args, proxy.url), timeout=args.timeout * 6))
+            result = asyncio.run(asyncio.wait_for(run(args, proxy.url), timeout=args.timeout * 12))
         finally:
             proxy.stop()
-    load = result["load"]
-    ok = load["errors"] == 0 and load["verdict_mismatches_vs_sequential"] == 0
+        if any(x["errors"] for x in result["load_levels"]):  # keep the evidence
+            result["proxy_log_errors"] = [line for line in proxy.log.read_text(errors="replace").splitlines()
+                                          if "Error" in line or "Traceback" in line or "exception" in line][-20:]
+    ok = all(x["errors"] == 0 and x["verdict_mismatches_vs_sequential"] == 0
+             for x in result["load_levels"])
     out = {"bench": "litellm_proxy_guardrail", "ok": ok, "proxy_startup_s": round(startup, 2),
            "models": args.models or "embedded defaults", "providers": args.providers,
            "thresholds": {"input": args.input_threshold, "output": args.output_threshold},

@@ -55,3 +55,60 @@ def run(models: Path, provider: str) -> dict[str, Any]:
                            "quantization": man["onnx"].get("quantization")}
     out["model_sizes"] = sizes
     return out
+
+
+STREAMS_CHILD = textwrap.dedent("""
+    import json, sys
+    def rss_mb():
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    from guard_plugins.runtime import Guard
+    import guard_plugins.runtime.output_guard as og
+    og.INITIAL_CAPACITY = int(sys.argv[3])
+    g = Guard.load(sys.argv[1], providers="cpu")
+    n, words = int(sys.argv[2]), int(sys.argv[4])
+    text = " ".join(f"word{i % 50}" for i in range(words))
+    warm = g.stream("hi"); warm.feed(text); warm.finish()
+    before = rss_mb()
+    streams = [g.stream("Tell me about bread.") for _ in range(n)]
+    for k in range(0, len(text), 4):   # all streams open at once, fed in 4-character chunks
+        for s in streams:
+            s.feed(text[k:k + 4])
+    held = rss_mb()
+    tokens = streams[0].tokens
+    print(json.dumps({"streams": n, "response_tokens": tokens, "initial_capacity": og.INITIAL_CAPACITY,
+                      "rss_before_mb": round(before, 1), "rss_with_streams_mb": round(held, 1),
+                      "mb_per_stream": round((held - before) / n, 2)}))
+""")
+
+
+def streams(models: Path, levels: tuple[int, ...] = (50, 200), words: int = 60) -> list[dict[str, Any]]:
+    """RSS of a fresh process holding N concurrent streams (each ~``words`` x 2 tokens), with
+    the growing KV cache (starts at 128 positions) and with the old fixed 512-position one."""
+    out = []
+    for n in levels:
+        for cap in (128, 512):
+            r = subprocess.run([sys.executable, "-c", STREAMS_CHILD, str(models), str(n), str(cap), str(words)],
+                               capture_output=True, text=True, timeout=1200)
+            if r.returncode != 0:
+                raise RuntimeError(f"streams child failed: {r.stderr[-2000:]}")
+            out.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    return out
+
+
+if __name__ == "__main__":
+    import argparse
+
+    p = argparse.ArgumentParser(description="RSS of N concurrent output streams (fresh processes)")
+    p.add_argument("--models", type=Path, default=None)
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args()
+    from guard_plugins.runtime import default_models_dir
+
+    res = {"bench": "stream_memory", "streams": streams(args.models or default_models_dir())}
+    text = json.dumps(res, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")

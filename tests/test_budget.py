@@ -267,3 +267,11 @@ def test_scheduler_failure_reaches_the_caller_and_the_worker_survives() -> None:
     assert s.submit([[1, 2]]).result(timeout=10).tolist() == [[3.0, 2.0]]
     assert s.submit([]).result(timeout=1).shape == (0, 2)
     assert s.pending == 0
+
+
+def test_stream_cache_growth_on_the_shipped_model(guard: Guard, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Per-stream KV memory (issue 14): the cache grows on demand; values are identical to
+    the fixed 512-position buffer on the shipped graph too."""
+    from test_runtime import check_cache_growth
+
+    check_cache_growth(guard, monkeypatch)

@@ -387,3 +387,34 @@ def test_default_models():
     assert not g.check_output("What is 2 + 2?", "2 + 2 = 4.").flagged
     for kind in ("input", "output"):
         assert (DEFAULT / kind / "model.onnx").stat().st_size <= 25_000_000
+
+
+def test_stream_cache_grows_without_changing_values(guard, monkeypatch):
+    """A stream's KV cache starts small and doubles up to max_len (memory at many concurrent
+    streams); the values must not depend on the capacity, re-primes included."""
+    check_cache_growth(guard, monkeypatch)
+
+
+def check_cache_growth(guard, monkeypatch):  # also run on the shipped model (test_budget.py)
+    from guard_plugins.runtime import output_guard as og
+
+    text = " ".join(f"step {i}: [REDACTED] then <step withheld> and check the result." for i in range(70))
+    chunks = [text[i:i + 9] for i in range(0, len(text), 9)]
+
+    def run(cap):
+        monkeypatch.setattr(og, "INITIAL_CAPACITY", cap)
+        s = guard.stream("How do I do it?")
+        scores = [s.feed(c).score for c in chunks]
+        final = s.finish()
+        return scores, final, s._past.capacity
+
+    small, fs, cap_small = run(8)
+    full, ff, cap_full = run(10_000)  # capped at max_len: the old fixed buffer
+    assert ff.tokens > guard.output.max_len and any("re-primed" in n for n in ff.notes)
+    assert cap_small == cap_full == guard.output.max_len  # grew all the way
+    assert small == full and fs.score == ff.score and fs.tokens == ff.tokens
+    monkeypatch.setattr(og, "INITIAL_CAPACITY", 128)
+    short = guard.stream("hi")
+    short.feed("A short and harmless answer about bread.")
+    short.finish()
+    assert short._past.capacity == 128  # a short stream never grows

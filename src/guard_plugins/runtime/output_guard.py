@@ -44,6 +44,11 @@ from .windows import output_prefix, output_segments
 
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
+INITIAL_CAPACITY = 128
+"""Positions a stream's shared KV cache starts with (it doubles up to ``max_len`` when a
+response needs more). A full 512-position cache is 9.4 MB per stream for the default model;
+most streams never need it, and at 200 concurrent streams that was 1.9 GB."""
+
 
 class OutputGuard:
     """Streaming output classifier. Thread-safe; streams are per request."""
@@ -102,10 +107,13 @@ class OutputGuard:
     # -- graph calls -----------------------------------------------------------------------
     def empty_past(self) -> Any:
         """An empty cache for a first :meth:`run`: zero-length arrays (growing layout) or a
-        fresh :class:`SharedCache` of ``max_len`` positions (shared layout)."""
+        fresh :class:`SharedCache` (shared layout) of ``INITIAL_CAPACITY`` positions that
+        grows, doubling, up to ``max_len`` as the stream needs it."""
         if self.shared_cache:
+            cap = min(self.max_len, INITIAL_CAPACITY)
             return SharedCache(self._session, self._past_names, self._present_names,
-                               (1, self.num_heads, self.max_len, self.head_dim), self._kv_dtype)
+                               (1, self.num_heads, cap, self.head_dim), self._kv_dtype,
+                               limit=self.max_len)
         shape = (1, self.num_heads, 0, self.head_dim)
         return [np.zeros(shape, dtype=self._kv_dtype) for _ in self._past_names]
 
@@ -129,8 +137,10 @@ class OutputGuard:
                 raise InputError("this graph keeps its cache in place: pass empty_past() or the "
                                  "cache a previous run returned")
             if start + n > past.capacity:
-                raise InputError(f"positions {start}..{start + n - 1} exceed the cache of "
-                                 f"{past.capacity} positions")
+                if start + n > past.limit:
+                    raise InputError(f"positions {start}..{start + n - 1} exceed the cache of "
+                                     f"{past.limit} positions")
+                past.grow(start + n)
             return past.run(self._session, ids, start), past
         if past is None or start == 0:
             past = self.empty_past()
@@ -298,25 +308,45 @@ class SharedCache:
     :class:`OutputStream` serialises its calls).
     """
 
-    __slots__ = ("_arrays", "_binding", "_one", "_one_bound", "capacity")
+    __slots__ = ("_arrays", "_binding", "_one", "_one_bound", "capacity", "limit", "_names")
 
     def __init__(self, session: Any, past_names: Sequence[str], present_names: Sequence[str],
-                 shape: tuple[int, int, int, int], dtype: Any):
+                 shape: tuple[int, int, int, int], dtype: Any, limit: int | None = None):
         self.capacity = shape[2]
+        self.limit = shape[2] if limit is None else max(int(limit), shape[2])
+        self._names = (list(past_names), list(present_names))
         self._arrays = [np.zeros(shape, dtype=dtype) for _ in past_names]
-        values = [ort.OrtValue.ortvalue_from_numpy(a) for a in self._arrays]
         b = session.io_binding()
         b.bind_output("logits")  # first, so get_outputs()[0] is always the logits
-        for name, v in zip(past_names, values):
-            b.bind_ortvalue_input(name, v)
-        for name, v in zip(present_names, values):
-            b.bind_ortvalue_output(name, v)
         self._binding = b
+        self._bind_cache()
         # one-token step: arrays bound once (OrtValues share their memory), updated in place
         self._one = {"input_ids": np.zeros((1, 1), np.int64), "position_ids": np.zeros((1, 1), np.int64),
                      "seqlens_k": np.zeros((1,), np.int32), "total_sequence_length": np.zeros((), np.int32),
                      "logits": np.zeros((1, 1), np.float32)}
         self._one_bound = False
+
+    def _bind_cache(self) -> None:
+        values = [ort.OrtValue.ortvalue_from_numpy(a) for a in self._arrays]
+        past_names, present_names = self._names
+        for name, v in zip(past_names, values):
+            self._binding.bind_ortvalue_input(name, v)
+        for name, v in zip(present_names, values):
+            self._binding.bind_ortvalue_output(name, v)
+
+    def grow(self, needed: int) -> None:
+        """Make room for ``needed`` positions (doubling, at most ``limit``): new buffers, the
+        held positions copied, rebound. Values do not depend on the capacity (tested)."""
+        cap = min(self.limit, max(needed, 2 * self.capacity))
+        if needed > cap:
+            raise InputError(f"{needed} positions exceed the cache limit of {self.limit}")
+        grown = []
+        for a in self._arrays:
+            g = np.zeros((a.shape[0], a.shape[1], cap, a.shape[3]), dtype=a.dtype)
+            g[:, :, :self.capacity] = a
+            grown.append(g)
+        self._arrays, self.capacity = grown, cap
+        self._bind_cache()
 
     def run(self, session: Any, ids: Sequence[int], start: int) -> np.ndarray:
         n = len(ids)

@@ -68,6 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrency", default="1,10,50,200",
                    help="concurrent streams in the load check; a comma list runs each level "
                         "(default: %(default)s)")
+    p.add_argument("--intra-op-threads", type=int, default=None,
+                   help="onnxruntime threads per guard session (guardrail intra_op_threads)")
     p.add_argument("--repeats", type=int, default=5, help="sequential streams per route for latency")
     p.add_argument("--chunk", type=int, default=4, help="characters per scripted chunk")
     p.add_argument("--timeout", type=float, default=120.0, help="per-request timeout, seconds")
@@ -86,7 +88,8 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
                             "mode": ["pre_call", "post_call"], "default_on": False,
                             "providers": args.providers}
     for key, val in (("models_path", args.models), ("input_threshold", args.input_threshold),
-                     ("output_threshold", args.output_threshold)):
+                     ("output_threshold", args.output_threshold),
+                     ("intra_op_threads", args.intra_op_threads)):
         if val is not None:
             rail[key] = str(Path(val).resolve()) if key == "models_path" else val
     models = []

@@ -125,15 +125,31 @@ def test_repeated_windows_are_scored_once_with_the_same_verdict(guard: Guard) ->
     assert v.score == pytest.approx(float(1 / (1 + np.exp(-max(per)))), abs=1e-6)
 
 
-def test_decoded_variants_at_most_double_the_tokens(guard: Guard) -> None:  # noqa: F811
+def test_decoded_variants_are_capped_each_on_its_own(guard: Guard) -> None:  # noqa: F811
     import base64
+
+    from guard_plugins.runtime.windows import input_windows
 
     payload = base64.b64encode(("tell me a story about a friendly dragon " * 40).encode()).decode()
     prompt = "decode this: " + payload
     wins, n, notes = guard.input._prepare(prompt)
-    variant_tokens = sum(len(w) for w in wins[1:]) if len(wins) > 1 else 0
+    own = input_windows(guard.input._tok.encode(prompt))
+    variant_tokens = sum(len(w) for w in wins) - sum(len(w) for w in own)
     assert any("base64" in x for x in notes)
-    assert variant_tokens <= max(n, 512)
+    assert 0 < variant_tokens <= 5 * max(n, 512)
+
+
+def test_a_look_alike_letter_does_not_crowd_out_a_base64_payload(guard: Guard) -> None:  # noqa: F811
+    """Review finding: with one budget shared by all variants, a homoglyph fold of a long
+    prompt used it all and the base64 payload was cut to 2 tokens (flagged -> not flagged)."""
+    import base64
+
+    b64 = base64.b64encode(HARMFUL.encode()).decode()
+    filler = " ".join(["The weather report for the coastal region says mild temperatures."] * 40)
+    plain = guard.check_input(filler + " Decode this and do it: " + b64)
+    with_letter = guard.check_input(filler + " \u0430pple. Decode this and do it: " + b64)
+    assert plain.flagged and with_letter.flagged
+    assert not any("cut" in n for n in with_letter.notes)
 
 
 # ------------------------------------------------------------------ the scheduler on real models
@@ -250,6 +266,47 @@ def test_scheduler_runs_one_call_per_job_at_a_time() -> None:
     assert not long_job.done(), "the short job must not wait for the long one"
     long_job.result(timeout=10)
     assert not any(overlap) and order.count(2) == 1 and order.count(1) == 30
+
+
+def test_scheduler_survives_a_caller_that_cancels_mid_call() -> None:
+    gate = threading.Event()
+    started = threading.Event()
+
+    def run(windows: list[list[int]]) -> np.ndarray:
+        started.set()
+        gate.wait(5)
+        return _echo(windows)
+
+    s = WindowScheduler(run, 2, workers=1)
+    doomed = s.submit([[1, 2]])
+    assert started.wait(5)
+    doomed.cancel()  # only marks it: already running, so cancel() returns False ...
+    doomed.set_running_or_notify_cancel() if not doomed.running() else None
+    gate.set()
+    # ... and the worker must live on for the next job whatever state that future is in
+    assert s.submit([[3, 4]]).result(timeout=10).tolist() == [[7.0, 2.0]]
+
+
+def test_scheduler_ageing_keeps_a_long_job_moving() -> None:
+    """Shortest-first with ageing: a steady stream of short jobs cannot starve a long one."""
+    def run(windows: list[list[int]]) -> np.ndarray:
+        time.sleep(0.002)
+        return _echo(windows)
+
+    def starved(max_wait_s: float) -> bool:
+        s = WindowScheduler(run, 2, max_batch_tokens=10, workers=1, max_wait_s=max_wait_s)
+        long_job = s.submit([[1] * 8 for _ in range(20)])
+        pending = [s.submit([[2] * 8]) for _ in range(2)]  # two short jobs always waiting
+        stop = time.monotonic() + 3
+        while not long_job.done() and time.monotonic() < stop:
+            for i, f in enumerate(pending):
+                if f.done():
+                    pending[i] = s.submit([[2] * 8])
+            time.sleep(0.0005)
+        return not long_job.done()
+
+    assert starved(max_wait_s=1e9), "without ageing, shortest-first starves the long job"
+    assert not starved(max_wait_s=0.02)
 
 
 def test_scheduler_failure_reaches_the_caller_and_the_worker_survives() -> None:

@@ -418,3 +418,43 @@ def check_cache_growth(guard, monkeypatch):  # also run on the shipped model (te
     short.feed("A short and harmless answer about bread.")
     short.finish()
     assert short._past.capacity == 128  # a short stream never grows
+
+
+@pytest.mark.parametrize("chunks", [
+    ["a" * 101, "\u200b", "bomb"],        # an over-long word goes on across deleted characters
+    ["a" * 101, "\u0301", "bomb"],
+    ["a" * 101, "\u200b\u200b", " bomb"],  # ... and ends at whitespace
+])
+def test_incremental_tokenizer_overlong_word_across_deleted_characters(chunks):
+    from guard_plugins.train.models import base_model_dir
+
+    tok = _tokenizer(base_model_dir() / "tokenizer.json")
+    inc = tok.incremental()
+    ids = [i for c in chunks for i in inc.feed(c)] + inc.flush()
+    assert ids == tok.encode("".join(chunks))
+
+
+def test_incremental_tokenizer_never_loses_tokens_on_misplaced_offsets():
+    """The tokenizers library misplaces offsets after the normaliser reorders surviving
+    combining marks (U+1D165, U+3099 ...); the stream then falls back to cutting at whitespace
+    and may emit an extra [UNK], never fewer real tokens."""
+    from collections import Counter
+
+    from guard_plugins.train.models import base_model_dir
+
+    tok = _tokenizer(base_model_dir() / "tokenizer.json")
+    rng = random.Random(5)
+    alphabet = ["\u0301", "\u3099", "\U0001d165", "\U0001d16d", "\u0c3c", "kill", "bomb", "a", " ", "-",
+                "\u200b", "\u0308", "b" * 101]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 10)))
+        inc = tok.incremental()
+        ids, i = [], 0
+        while i < len(text):
+            k = rng.choice([1, 2, 3, 5])
+            ids += inc.feed(text[i:i + k])
+            i += k
+        ids += inc.flush()
+        whole = tok.encode(sanitize(text)[0])
+        real = lambda xs: Counter(x for x in xs if x != tok.unk_id)  # noqa: E731
+        assert not real(whole) - real(ids), (text, ids, whole)

@@ -42,7 +42,8 @@ counted on that prefix (cut after a space, so its tokens are a prefix of the who
 ordinary text (about 4 characters per token) is then rejected without tokenizing the rest."""
 
 VARIANT_MIN_TOKENS = 512
-"""Decoded variants (``runtime/decode.py``) add at most ``max(prompt tokens, 512)`` tokens."""
+"""Each decoded variant (``runtime/decode.py``, at most 5, each at most 20k characters) adds
+at most ``max(prompt tokens, 512)`` tokens of windows not already scored."""
 
 
 def _check_policy(max_input_tokens: int | None, on_oversize: str) -> tuple[int | None, OversizePolicy]:
@@ -164,19 +165,26 @@ class InputGuard:
             notes.append(f"scored in {len(wins)} windows of {self.window} tokens")
         if self.decode_obfuscations:
             # decoded variants are extra windows: the verdict is the max, so they can only
-            # raise a score (runtime/decode.py says why the small encoder needs them); their
-            # tokens are capped so that they at most double the cost of a check
-            budget = max(len(ids), VARIANT_MIN_TOKENS)
+            # raise a score (runtime/decode.py says why the small encoder needs them). Each
+            # variant's NEW windows (those not already scored: a homoglyph fold of a long
+            # prompt changes few of them) are capped at max(prompt tokens, 512) tokens, each
+            # variant on its own, so one variant can never crowd out another (e.g. a single
+            # look-alike letter must not stop a base64 payload from being decoded).
+            cap = max(len(ids), VARIANT_MIN_TOKENS)
+            seen = {tuple(w) for w in wins}
             for name, variant in decoded_variants(text):
-                vids = self._tok.encode(variant)
-                if len(vids) > budget:
-                    notes.append(f"{name}-decoded variant cut to its first {budget} of {len(vids)} tokens")
-                    vids = vids[:budget]
-                budget -= len(vids)
-                wins.extend(input_windows(vids, self.window, self.stride))
+                new, used = [], 0
+                for w in input_windows(self._tok.encode(variant), self.window, self.stride):
+                    if tuple(w) in seen:
+                        continue
+                    if used + len(w) > cap:
+                        notes.append(f"{name}-decoded variant: new windows cut at {cap} tokens")
+                        break
+                    seen.add(tuple(w))
+                    new.append(w)
+                    used += len(w)
+                wins.extend(new)
                 notes.append(f"also scored a {name}-decoded variant")
-                if budget <= 0:
-                    break
         return wins, len(ids), notes
 
     def _call(self, windows: list[list[int]]) -> np.ndarray:

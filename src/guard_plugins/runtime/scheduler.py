@@ -9,7 +9,9 @@ call after call:
 
 * picks windows **shortest job first** (fewest windows left), and never runs two calls of
   the same job at once, so one long check occupies at most one worker: a short request starts
-  on the other at once, or waits for one call, never for the whole long check;
+  on the other at once, or waits for one call, never for the whole long check; a job left
+  waiting longer than ``max_wait_s`` (0.5 s) goes first, so short requests cannot starve a
+  long one either;
 * packs windows into calls of at most ``max_batch_tokens`` padded tokens (rows x longest
   row), windows of *different* jobs together when ``exact_rows`` is off;
 * hands each job its logits when its last window is scored.
@@ -21,23 +23,37 @@ default input model: logits move by up to 0.95 when a short window shares a call
 one; not at all beside a copy of itself). With exact rows a check's verdict never depends on
 other requests in flight nor on padding. Float models (no ``DynamicQuantizeLinear``) mask
 padding exactly, so there jobs share calls.
-The worker starts on first use, restarts after ``fork`` and stops with the process.
+Workers start on first use and are re-created after ``fork``; a caller that cancels its
+future (a timeout) loses nothing for the others.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 
 import numpy as np
 
 RunBatch = Callable[[list[list[int]]], np.ndarray]
 
 
+def _settle(future: Future, result: object = None, exc: BaseException | None = None) -> None:
+    """Complete a future unless its caller already gave up on it (cancelled)."""
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass
+
+
 class _Job:
-    __slots__ = ("windows", "out", "next", "done", "future", "running")
+    __slots__ = ("windows", "out", "next", "done", "future", "running", "served")
 
     def __init__(self, windows: list[list[int]], width: int, future: Future):
         self.windows = windows
@@ -46,6 +62,7 @@ class _Job:
         self.done = 0      # windows scored
         self.future = future
         self.running = False  # a call holding this job's windows is in flight
+        self.served = time.monotonic()  # when it last got a call (or was submitted)
 
     @property
     def left(self) -> int:
@@ -61,13 +78,14 @@ class WindowScheduler:
 
     def __init__(self, run_batch: RunBatch, width: int, *, max_batch_tokens: int = 512,
                  max_batch_rows: int = 64, exact_rows: bool = True, workers: int = 2,
-                 name: str = "guard-plugins-scheduler"):
+                 max_wait_s: float = 0.5, name: str = "guard-plugins-scheduler"):
         self._run_batch = run_batch
         self._width = width
         self.max_batch_tokens = max(1, int(max_batch_tokens))
         self.max_batch_rows = max(1, int(max_batch_rows))
         self.exact_rows = bool(exact_rows)
         self.workers = max(1, int(workers))
+        self.max_wait_s = float(max_wait_s)  # ageing: no job waits longer than this for a call
         self._name = name
         self._cv = threading.Condition()
         self._jobs: list[_Job] = []
@@ -75,7 +93,13 @@ class WindowScheduler:
         self._pid = os.getpid()
         self.calls = 0            # onnxruntime calls made (for benchmarks and tests)
         self.shared_calls = 0     # calls that held windows of more than one job
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (s := ref()) is not None and s._after_fork())
 
+    def _after_fork(self) -> None:
+        """In a forked child the parent's threads are gone and the lock may be held: reset."""
+        self._cv = threading.Condition()
+        self._pid, self._threads, self._jobs = os.getpid(), [], []
     # -- public ----------------------------------------------------------------------------
     def submit(self, windows: Sequence[list[int]]) -> Future:
         """Queue one job; the future's result is its logits ``[len(windows), width]``."""
@@ -98,8 +122,6 @@ class WindowScheduler:
 
     # -- worker ----------------------------------------------------------------------------
     def _ensure_worker(self) -> None:
-        if self._pid != os.getpid():  # forked child: the parent's threads do not exist here
-            self._pid, self._threads, self._jobs = os.getpid(), [], []
         self._threads = [t for t in self._threads if t.is_alive()]
         while len(self._threads) < self.workers:
             t = threading.Thread(target=self._loop, name=f"{self._name}-{len(self._threads)}", daemon=True)
@@ -112,7 +134,12 @@ class WindowScheduler:
         width = 0
         for job in [j for j in self._jobs if j.future.cancelled()]:  # caller gave up
             self._jobs.remove(job)
-        for job in sorted(self._jobs, key=lambda j: j.left):  # stable: FIFO among equals
+        now = time.monotonic()
+        # shortest job first, except that jobs kept waiting past max_wait_s go first, longest
+        # wait first (ageing: a long check is never starved by a steady stream of short ones)
+        order = sorted(self._jobs, key=lambda j: (0, j.served) if now - j.served > self.max_wait_s
+                       else (1, j.left))
+        for job in order:  # sorted() is stable: FIFO among equals
             if job.running:
                 continue
             if rows and self.exact_rows:
@@ -130,6 +157,7 @@ class WindowScheduler:
                 break
         for job, _ in rows:
             job.running = True
+            job.served = now
         return rows
 
     def _loop(self) -> None:
@@ -142,22 +170,22 @@ class WindowScheduler:
             jobs = {id(j): j for j, _ in rows}
             try:
                 logits = self._run_batch([j.windows[i] for j, i in rows])
-            except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
+                finished = []
+                for r, (job, i) in enumerate(rows):
+                    job.out[i] = logits[r]
+                    job.done += 1
+                    if job.done == len(job.windows):
+                        finished.append(job)
+            except BaseException as exc:  # noqa: BLE001 - handed to every caller in this call
                 with self._cv:
                     for job in jobs.values():
                         job.running = False
                         if job in self._jobs:
                             self._jobs.remove(job)
-                        if not job.future.done():
-                            job.future.set_exception(exc)
                     self._cv.notify_all()
+                for job in jobs.values():
+                    _settle(job.future, exc=exc)
                 continue
-            finished = []
-            for r, (job, i) in enumerate(rows):
-                job.out[i] = logits[r]
-                job.done += 1
-                if job.done == len(job.windows):
-                    finished.append(job)
             with self._cv:
                 self.calls += 1
                 self.shared_calls += len(jobs) > 1
@@ -167,5 +195,4 @@ class WindowScheduler:
                     self._jobs.remove(job)
                 self._cv.notify_all()  # this job's next windows may go to any free worker
             for job in finished:
-                if not job.future.done():
-                    job.future.set_result(job.out)
+                _settle(job.future, job.out)

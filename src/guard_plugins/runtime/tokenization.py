@@ -134,14 +134,14 @@ class IncrementalTokenizer:
         still skipping when the word goes on past it)."""
         enc = self._rust.encode("a" + text, add_special_tokens=False)
         first = enc.word_ids[0]
-        end = max(o[1] for o, w in zip(enc.offsets, enc.word_ids) if w == first) - 1
-        if end <= 0:  # "a" stood alone: text starts with a new word
-            self._skipping = False
-            return text
-        rest = text[end:]
+        end = max(0, max(o[1] for o, w in zip(enc.offsets, enc.word_ids) if w == first) - 1)
+        rest = text[end:]  # (text holding only deleted characters keeps the word going)
         if all(w == first for w in enc.word_ids) and not self._ends_word(rest):
             return ""
         self._skipping = False
+        k = next(i for i, w in enumerate(enc.word_ids) if w != first) if len(set(enc.word_ids)) > 1 else len(enc.ids)
+        if self._rust.encode(rest, add_special_tokens=False).ids[:len(enc.ids) - k] != enc.ids[k:]:
+            return text  # misplaced offsets (see feed): score it all as new words, never fewer
         return rest
 
     def _ends_word(self, tail: str) -> bool:
@@ -181,6 +181,11 @@ class IncrementalTokenizer:
         k = next(i for i, w in enumerate(words) if w == last)  # first token of the last word
         start = offsets[k][0]
         word = text[start:last_end]  # characters after last_end are deleted ones: dropped
+        if self._rust.encode(word, add_special_tokens=False).ids != ids[k:]:
+            # the offsets are off (the tokenizers library misplaces them after the normaliser
+            # reorders combining marks): cut after the last whitespace instead, where the
+            # tokens of the part before are surely a prefix of the whole text's
+            return self._cut_at_space(text)
         out = list(ids[:k])
         if (len(ids) - k == 1 and ids[-1] == self._tok.unk_id
                 and len(self._normalized(word)) > self._tok.max_word_chars):
@@ -190,6 +195,16 @@ class IncrementalTokenizer:
             return out
         self._pending = word
         return out
+
+    def _cut_at_space(self, text: str) -> list[int]:
+        cut = max(text.rfind(ch) for ch in " \t\n\r")
+        if cut < 0 and len(text) <= 64 * self._tok.max_word_chars:
+            self._pending = text  # no whitespace yet: keep it all (bounded; see below)
+            return []
+        if cut < 0:  # a long run with no whitespace and misplaced offsets: give up exactness
+            cut = len(text) - 1  # for bounded cost (only [UNK]s were seen to differ here)
+        self._pending = text[cut + 1:]
+        return self._rust.encode(text[:cut + 1], add_special_tokens=False).ids
 
     def flush(self) -> list[int]:
         """Ids of the unfinished tail (end of stream)."""

@@ -106,6 +106,11 @@ class IncrementalTokenizer:
     for the tokenizer), which let a harmful text joined with such characters be streamed as
     one over-long ``[UNK]`` "word".
 
+    One known gap: the ``tokenizers`` library misplaces character offsets after its normaliser
+    reorders combining marks that survive it (U+1D165, U+3099, ...). The stream checks its
+    cut against the tokenizer and, when they disagree, cuts after whitespace instead; around
+    such marks it may then emit an extra ``[UNK]``, never fewer real tokens (tested).
+
     Cost is linear in the text: the pending tail is one word; characters the normaliser
     deletes (controls, zero-width, combining marks) are dropped from it once it grows, so a
     stream of invisible characters cannot make each ``feed`` re-read all of them. A word longer

@@ -120,7 +120,7 @@ def test_repeated_windows_are_scored_once_with_the_same_verdict(guard: Guard) ->
     wins, _, _ = guard.input._prepare(text)
     assert len(wins) > 200
     uniq = {tuple(w) for w in wins}
-    assert len(uniq) == 2  # the full window and the shorter last one
+    assert len(uniq) <= 3  # the full window, the shorter last one, the spaced-decoded [UNK]
     per = [float(guard.input._call([list(w)])[0, 0]) for w in uniq]  # each alone
     assert v.score == pytest.approx(float(1 / (1 + np.exp(-max(per)))), abs=1e-6)
 
@@ -332,3 +332,15 @@ def test_stream_cache_growth_on_the_shipped_model(guard: Guard, monkeypatch: pyt
     from test_runtime import check_cache_growth
 
     check_cache_growth(guard, monkeypatch)
+
+
+def test_homoglyph_request_after_a_long_benign_text_is_still_folded(guard: Guard) -> None:  # noqa: F811
+    """Variants used to be cut at 20k characters: a look-alike-letter request placed after
+    30k characters of benign text was never folded back to ASCII."""
+    table = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441"})
+    disguised = HARMFUL.translate(table)
+    filler = " ".join(f"Entry {i} of the minutes: item {i * 37 % 1000} was approved." for i in range(700))
+    assert len(filler) > 30_000
+    assert guard.check_input(HARMFUL).flagged
+    v = guard.check_input(filler + "\n\n" + disguised)
+    assert v.flagged and any("homoglyphs" in n for n in v.notes)

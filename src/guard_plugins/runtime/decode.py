@@ -48,7 +48,11 @@ _CONFUSABLES = str.maketrans({
     "\u0397": "H", "\u0399": "I", "\u039a": "K", "\u039c": "M", "\u039d": "N", "\u039f": "O",
     "\u03a1": "P", "\u03a4": "T", "\u03a5": "Y", "\u03a7": "X", "\u03bf": "o", "\u03bd": "v"})
 MAX_VARIANTS = 5
-MAX_DECODED_CHARS = 20_000
+MAX_DECODED_CHARS = 160_000
+"""Longest prompt the detectors read and longest variant kept. It covers every prompt the
+input guard's default budget lets through to scoring (a longer one is rejected before it, or
+is over 8 characters per token: runtime/input_guard.py), so a payload placed after a long
+benign text is still decoded; the input guard caps the tokens each variant adds."""
 
 
 def _english_ratio(text: str) -> float:
@@ -118,7 +122,7 @@ def _unscramble(decode, ratio):  # noqa: ANN001, ANN202
 def decoded_variants(text: str) -> list[tuple[str, str]]:
     """``[(decoder, decoded_text), ...]`` for the decoders whose detector fired (at most
     ``MAX_VARIANTS``)."""
-    if not text or len(text) > 4 * MAX_DECODED_CHARS:
+    if not text or len(text) > MAX_DECODED_CHARS:
         return []
     # fold only words that also hold ASCII letters (mixed-script words), not Russian or Greek text
     folded = re.sub(r"\S+", lambda m: m.group(0).translate(_CONFUSABLES)

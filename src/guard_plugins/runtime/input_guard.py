@@ -42,8 +42,8 @@ counted on that prefix (cut after a space, so its tokens are a prefix of the who
 ordinary text (about 4 characters per token) is then rejected without tokenizing the rest."""
 
 VARIANT_MIN_TOKENS = 512
-"""Each decoded variant (``runtime/decode.py``, at most 5, each at most 20k characters) adds
-at most ``max(prompt tokens, 512)`` tokens of windows not already scored."""
+"""Each decoded variant (``runtime/decode.py``) adds at most ``max(prompt tokens, 512)``
+tokens of windows not already scored, all of them together twice that (smallest first)."""
 
 
 def _check_policy(max_input_tokens: int | None, on_oversize: str) -> tuple[int | None, OversizePolicy]:
@@ -165,25 +165,33 @@ class InputGuard:
             notes.append(f"scored in {len(wins)} windows of {self.window} tokens")
         if self.decode_obfuscations:
             # decoded variants are extra windows: the verdict is the max, so they can only
-            # raise a score (runtime/decode.py says why the small encoder needs them). Each
-            # variant's NEW windows (those not already scored: a homoglyph fold of a long
-            # prompt changes few of them) are capped at max(prompt tokens, 512) tokens, each
-            # variant on its own, so one variant can never crowd out another (e.g. a single
-            # look-alike letter must not stop a base64 payload from being decoded).
+            # raise a score (runtime/decode.py says why the small encoder needs them). Only
+            # windows not already scored count (a homoglyph fold of a long prompt changes few).
+            # Cost stays bounded: each variant adds at most max(prompt tokens, 512) tokens and
+            # all together twice that, and the smallest go first, so a short payload (a base64
+            # blob) is never crowded out by a large variant (a fold of the whole prompt).
             cap = max(len(ids), VARIANT_MIN_TOKENS)
+            total = 2 * cap
             seen = {tuple(w) for w in wins}
+            variants = []
             for name, variant in decoded_variants(text):
-                new, used = [], 0
+                new = []
                 for w in input_windows(self._tok.encode(variant), self.window, self.stride):
-                    if tuple(w) in seen:
-                        continue
-                    if used + len(w) > cap:
-                        notes.append(f"{name}-decoded variant: new windows cut at {cap} tokens")
+                    if tuple(w) not in seen:
+                        seen.add(tuple(w))
+                        new.append(w)
+                variants.append((sum(len(w) for w in new), name, new))
+            for size, name, new in sorted(variants, key=lambda v: v[0]):
+                room = min(cap, total)
+                kept, used = [], 0
+                for w in new:
+                    if used + len(w) > room:
+                        notes.append(f"{name}-decoded variant: new windows cut at {room} of {size} tokens")
                         break
-                    seen.add(tuple(w))
-                    new.append(w)
+                    kept.append(w)
                     used += len(w)
-                wins.extend(new)
+                total -= used
+                wins.extend(kept)
                 notes.append(f"also scored a {name}-decoded variant")
         return wins, len(ids), notes
 

@@ -27,8 +27,9 @@ DEFAULT_MAX_INPUT_TOKENS = 16_384
 """Default size budget of one input check, in guard tokens (see README "Bounded cost").
 
 The longest real prompt in the project's data (arena-hard, 27.6k characters) is under half
-of it; on 2 CPU cores a check at the limit (85 windows) takes about 1.6 s, 28x a 512-token
-check, where the 400k-character prompt that motivated the budget took 20-74 s.
+of it; on 2 CPU cores a check at the limit (85 windows) takes 1.4-1.8 s, 33-42x a 512-token
+check (bench/bench_budget.py), where the 400k-character prompt that motivated the budget took
+20-74 s.
 """
 
 CHARS_PER_TOKEN_CAP = 32

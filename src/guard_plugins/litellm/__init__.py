@@ -48,6 +48,7 @@ import os
 # Importing litellm must not reach the network for its model cost map.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+from ..errors import BlockedError, GuardError, InputError  # noqa: E402,F401  (were importable from the old module)
 from ..policy import Decision, GuardPolicy, OutputAction, StreamJudge  # noqa: E402
 from .formats import (  # noqa: E402
     ANTHROPIC_STOP_REASON,

@@ -82,5 +82,26 @@ class InputTooLargeError(InputError):
         self.at_least = at_least  # size counted on a prefix only (the rest was not tokenized)
 
 
+def budget_overrides(max_input_tokens: object = "default", on_oversize: object = None, *,
+                     error: type[Exception] = InputError) -> dict[str, object]:
+    """Check the input-budget options and return those that are set.
+
+    ``max_input_tokens``: a positive int, ``None`` (no limit) or ``"default"`` (not set);
+    ``on_oversize``: ``"reject"``, ``"scan"`` or ``None`` (not set). Raises ``error``. Lives
+    here so that the runtime and both integrations share one rule without importing each other.
+    """
+    out: dict[str, object] = {}
+    if max_input_tokens != "default":
+        if max_input_tokens is not None and (isinstance(max_input_tokens, bool)
+                                             or not isinstance(max_input_tokens, int) or max_input_tokens < 1):
+            raise error(f"max_input_tokens must be a positive integer or None, got {max_input_tokens!r}")
+        out["max_input_tokens"] = max_input_tokens
+    if on_oversize is not None:
+        if on_oversize not in ("reject", "scan"):
+            raise error(f"on_oversize must be 'reject' or 'scan', got {on_oversize!r}")
+        out["on_oversize"] = on_oversize
+    return out
+
+
 class ExportError(GuardError):
     """An export step failed, including a failed parity check."""

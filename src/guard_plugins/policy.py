@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import InputError, InputTooLargeError
+from .errors import InputError, InputTooLargeError, budget_overrides
 
 if TYPE_CHECKING:  # the runtime is imported lazily (it loads onnxruntime)
     from .runtime import Verdict
@@ -98,24 +98,16 @@ class GuardPolicy:
     thresholds: Mapping[str, float] = field(default_factory=dict)
     log_errors: bool = True
     _stats: dict[str, int] = field(default_factory=lambda: {"errors": 0}, init=False, repr=False)
+    _overrides: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.output_action not in ("replace", "block"):
             raise InputError(f"output_action must be 'replace' or 'block', got {self.output_action!r}")
-        if self.on_oversize not in (None, "reject", "scan"):
-            raise InputError(f"on_oversize must be 'reject' or 'scan', got {self.on_oversize!r}")
-        m = self.max_input_tokens
-        if m != "default" and m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 1):
-            raise InputError(f"max_input_tokens must be a positive integer or null, got {m!r}")
+        self._overrides = budget_overrides(self.max_input_tokens, self.on_oversize)
 
     def _budget(self) -> dict[str, Any]:
         """Per-call budget overrides for ``Guard.check_input`` (only the ones set)."""
-        kw: dict[str, Any] = {}
-        if self.max_input_tokens != "default":
-            kw["max_input_tokens"] = self.max_input_tokens
-        if self.on_oversize is not None:
-            kw["on_oversize"] = self.on_oversize
-        return kw
+        return self._overrides
 
     def _too_large(self, exc: InputTooLargeError) -> Decision:
         if self.log_errors:

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from langchain_core.messages import BaseMessage, convert_to_openai_messages
 
-from ..errors import BlockedError, GuardError
+from ..errors import BlockedError, GuardError, budget_overrides
 from ..policy import apply_thresholds
 from ..runtime.text import render_messages
 
@@ -97,18 +97,7 @@ def validate_thresholds(thresholds: Mapping[str, float] | None) -> dict[str, flo
 
 def validate_budget(max_input_tokens: Any, on_oversize: Any) -> dict[str, Any]:
     """Per-call input budget overrides for ``Guard.check_input`` (only those set)."""
-    out: dict[str, Any] = {}
-    if max_input_tokens != "default":
-        if max_input_tokens is not None and (isinstance(max_input_tokens, bool)
-                                             or not isinstance(max_input_tokens, int) or max_input_tokens < 1):
-            raise GuardConfigError(f"max_input_tokens: expected a positive integer, None or 'default', "
-                                   f"got {max_input_tokens!r}")
-        out["max_input_tokens"] = max_input_tokens
-    if on_oversize is not None:
-        if on_oversize not in ("reject", "scan"):
-            raise GuardConfigError(f"on_oversize: expected 'reject' or 'scan', got {on_oversize!r}")
-        out["on_oversize"] = on_oversize
-    return out
+    return budget_overrides(max_input_tokens, on_oversize, error=GuardConfigError)
 
 
 def validate_roles(roles: Collection[str] | None) -> frozenset[str]:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import InputError, InputTooLargeError, ModelLoadError
+from ..errors import InputError, InputTooLargeError, ModelLoadError, budget_overrides
 from ._common import check_threshold, sigmoid, windowing
 from .decode import decoded_variants
 from .manifest import load_manifest
@@ -48,11 +48,9 @@ tokens of windows not already scored, all of them together twice that (smallest 
 
 
 def _check_policy(max_input_tokens: int | None, on_oversize: str) -> tuple[int | None, OversizePolicy]:
-    if on_oversize not in ("reject", "scan"):
-        raise InputError(f"on_oversize must be 'reject' or 'scan', got {on_oversize!r}")
-    if max_input_tokens is not None:
-        if isinstance(max_input_tokens, bool) or not isinstance(max_input_tokens, int) or max_input_tokens < 1:
-            raise InputError(f"max_input_tokens must be a positive integer or None, got {max_input_tokens!r}")
+    if on_oversize is None:
+        raise InputError("on_oversize must be 'reject' or 'scan', got None")
+    budget_overrides(max_input_tokens, on_oversize)
     return max_input_tokens, on_oversize  # type: ignore[return-value]
 
 

@@ -134,12 +134,8 @@ class _ChatStreamState:
         return any(j.finish().blocked for j in list(self.judges.values()))
 
 
-class GuardedStream:
-    """A chat stream from :func:`guarded_completion`: yields the upstream chunks until the
-    output guard flags, then one ``finish_reason="content_filter"`` chunk, then stops.
-
-    ``decision`` holds the latest decision, ``halted`` whether the stream was cut.
-    """
+class _GuardedBase:
+    """What the sync and async guarded streams share: the upstream, the judges, the state."""
 
     def __init__(self, upstream: Any, state: _ChatStreamState):
         self._upstream = upstream
@@ -147,9 +143,20 @@ class GuardedStream:
         self.halted = False
         self._it = self._run()
 
+    def _run(self) -> Any:  # pragma: no cover - defined by the subclasses
+        raise NotImplementedError
+
     @property
     def decision(self) -> Decision:
         return self._state.decision
+
+
+class GuardedStream(_GuardedBase):
+    """A chat stream from :func:`guarded_completion`: yields the upstream chunks until the
+    output guard flags, then one ``finish_reason="content_filter"`` chunk, then stops.
+
+    ``decision`` holds the latest decision, ``halted`` whether the stream was cut.
+    """
 
     def _run(self) -> Iterator[Any]:
         last = None
@@ -180,21 +187,11 @@ class GuardedStream:
         return next(self._it)
 
 
-class GuardedAsyncStream:
+class GuardedAsyncStream(_GuardedBase):
     """Async twin of :class:`GuardedStream` (from :func:`guarded_acompletion`).
 
     Guard calls run in a worker thread so the event loop keeps serving other streams.
     """
-
-    def __init__(self, upstream: Any, state: _ChatStreamState):
-        self._upstream = upstream
-        self._state = state
-        self.halted = False
-        self._it = self._run()
-
-    @property
-    def decision(self) -> Decision:
-        return self._state.decision
 
     async def _run(self) -> AsyncIterator[Any]:
         last = None

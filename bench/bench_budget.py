@@ -80,6 +80,21 @@ def cost(models: Any, quick: bool) -> dict[str, Any]:
         rep = 3 if n >= 8192 else (5 if quick else 15)
         s = stats(timed(lambda: guard.check_input(text), rep, warmup=1))
         rows[f"{n}_tokens"] = {**s, "x_512": round(s["p50_ms"] / base["p50_ms"], 2), "outcome": "verdict"}
+    # the worst case the decoders allow: look-alike letters and leetspeak in every window, so
+    # every decoded variant is new text (the variants' cap bounds it at twice the prompt)
+    if not quick:
+        table = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e"})
+        words = text_of_tokens(guard, limit // 3, seed=3).split(" ")
+        hostile = " ".join(f"h4ck3d {w.translate(table)}" for w in words)
+        ids = guard.input._tok.encode(hostile)
+        while len(ids) > limit:
+            hostile = hostile[: int(len(hostile) * limit / len(ids)) - 10]
+            ids = guard.input._tok.encode(hostile)
+        s = stats(timed(lambda: guard.check_input(hostile), 3, warmup=1))
+        v = guard.check_input(hostile)
+        rows["limit_every_decoder_firing"] = {**s, "x_512": round(s["p50_ms"] / base["p50_ms"], 2),
+                                              "outcome": "verdict", "tokens": len(ids),
+                                              "notes": [n for n in v.notes if "variant" in n]}
     over = [2 * limit, 8 * limit] if not quick else [2 * limit]
     for n in over:
         text = text_of_tokens(guard, n, seed=n)

@@ -43,8 +43,8 @@ counted on that prefix (cut after a space, so its tokens are a prefix of the who
 ordinary text (about 4 characters per token) is then rejected without tokenizing the rest."""
 
 VARIANT_MIN_TOKENS = 512
-"""Each decoded variant (``runtime/decode.py``) adds at most ``max(prompt tokens, 512)``
-tokens of windows not already scored, all of them together twice that (smallest first)."""
+"""Decoded variants (``runtime/decode.py``) together add at most ``max(prompt tokens, 512)``
+tokens of windows not already scored, smallest variant first."""
 
 
 def _check_policy(max_input_tokens: int | None, on_oversize: str) -> tuple[int | None, OversizePolicy]:
@@ -166,11 +166,12 @@ class InputGuard:
             # decoded variants are extra windows: the verdict is the max, so they can only
             # raise a score (runtime/decode.py says why the small encoder needs them). Only
             # windows not already scored count (a homoglyph fold of a long prompt changes few).
-            # Cost stays bounded: each variant adds at most max(prompt tokens, 512) tokens and
-            # all together twice that, and the smallest go first, so a short payload (a base64
-            # blob) is never crowded out by a large variant (a fold of the whole prompt).
+            # Cost stays bounded: all variants together add at most max(prompt tokens, 512)
+            # tokens (a check costs at most twice its prompt), and the smallest go first, so a
+            # short payload (a base64 blob) is never crowded out by a large variant (a fold of
+            # the whole prompt).
             cap = max(len(ids), VARIANT_MIN_TOKENS)
-            total = 2 * cap
+            total = cap
             seen = {tuple(w) for w in wins}
             variants = []
             for name, variant in decoded_variants(text):

@@ -230,12 +230,17 @@ class StreamingValueModel(torch.nn.Module):
 
     @classmethod
     def from_base(cls, base: str | Path | None = None) -> StreamingValueModel:
-        """Base BERT weights (random init if ``base`` holds only a config) + a fresh head.
+        """Base BERT weights (random init if ``base`` holds only a config) + a head.
 
-        The head starts with small weights and a negative bias (p ~ 0.1), so the running max
-        is not saturated at the start of training.
+        A base that is itself an output checkpoint (it has ``value_head.safetensors``) is
+        continued as it is, head included: a warm start, e.g. to teach a shipped model new
+        targets without retraining it from scratch. Otherwise the head is fresh: small
+        weights and a negative bias (p ~ 0.1), so the running max is not saturated at the
+        start of training.
         """
         path = _resolve_base(base)
+        if (path / VALUE_HEAD_FILE).is_file():
+            return cls.load(path)
         config = BertConfig.from_pretrained(str(path))
         model = cls(config)
         if (path / "model.safetensors").is_file():

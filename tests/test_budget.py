@@ -295,15 +295,24 @@ def test_scheduler_ageing_keeps_a_long_job_moving() -> None:
 
     def starved(max_wait_s: float) -> bool:
         s = WindowScheduler(run, 2, max_batch_tokens=10, workers=1, max_wait_s=max_wait_s)
+        stop = threading.Event()
+
+        def short(_: object = None) -> None:
+            # a finished short job submits the next one before the worker picks its next
+            # call (done callbacks run as the future completes), so short jobs are always
+            # waiting, however slowly this test's own threads get scheduled
+            if not stop.is_set():
+                s.submit([[2] * 8]).add_done_callback(short)
+
         long_job = s.submit([[1] * 8 for _ in range(20)])
-        pending = [s.submit([[2] * 8]) for _ in range(2)]  # two short jobs always waiting
-        stop = time.monotonic() + 3
-        while not long_job.done() and time.monotonic() < stop:
-            for i, f in enumerate(pending):
-                if f.done():
-                    pending[i] = s.submit([[2] * 8])
-            time.sleep(0.0005)
-        return not long_job.done()
+        short(), short()
+        try:
+            long_job.result(timeout=3)
+            return False
+        except TimeoutError:
+            return True
+        finally:
+            stop.set()
 
     assert starved(max_wait_s=1e9), "without ageing, shortest-first starves the long job"
     assert not starved(max_wait_s=0.02)

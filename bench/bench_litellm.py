@@ -10,7 +10,9 @@ twice, guarded (``g-*``) and unguarded (``raw-*``), then in the same run:
    concurrent streams (half benign, half harmful) unguarded then guarded: wall times and their
    ratio, added latency per token under load, and the guarded results compared with the same
    requests made one at a time: errors and verdict mismatches must be 0. It stops by itself
-   (every request has a timeout).
+   (every request has a timeout). The proxy's resident memory (VmRSS summed over its process
+   group, sampled every 20 ms) is reported at the start and as the peak of each level's
+   guarded phase; ``--max-streams`` sets the guardrail's cap on streams watched at once.
 
 Prints one JSON object (and writes it to ``--out``). Exit status 1 when the load check fails.
 
@@ -31,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -70,6 +73,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "(default: %(default)s)")
     p.add_argument("--intra-op-threads", type=int, default=None,
                    help="onnxruntime threads per guard session (guardrail intra_op_threads)")
+    p.add_argument("--max-streams", default=None,
+                   help="guardrail max_streams: an integer, or 'none' for no cap (default: the "
+                        "runtime's, 64)")
     p.add_argument("--repeats", type=int, default=5, help="sequential streams per route for latency")
     p.add_argument("--chunk", type=int, default=4, help="characters per scripted chunk")
     p.add_argument("--timeout", type=float, default=120.0, help="per-request timeout, seconds")
@@ -92,6 +98,8 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
                      ("intra_op_threads", args.intra_op_threads)):
         if val is not None:
             rail[key] = str(Path(val).resolve()) if key == "models_path" else val
+    if args.max_streams is not None:
+        rail["max_streams"] = None if args.max_streams.lower() == "none" else int(args.max_streams)
     models = []
     for name in ("benign", "harmful"):
         models.append({"model_name": f"g-{name}", "litellm_params": {"model": f"scripted/{name}",
@@ -147,6 +155,65 @@ class ProxyProcess:
                 self.proc.wait(timeout=10)
 
 
+class RssSampler:
+    """Resident memory of the proxy's process group (it runs in its own session), sampled on a
+    background thread every 50 ms (the group's pids re-listed every second, so that the
+    sampling itself costs the proxy next to nothing); ``peak(since)`` is the highest sample
+    taken since a mark."""
+
+    def __init__(self, pgid: int, every_s: float = 0.05):
+        self.pgid, self.every_s = pgid, every_s
+        self.samples: list[tuple[float, float]] = []
+        self._pids: list[str] = []
+        self._listed = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _list(self) -> None:
+        pids = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[2]) == self.pgid:  # process group
+                            pids.append(d)
+                except (OSError, ValueError, IndexError):
+                    continue
+        self._pids, self._listed = pids, time.monotonic()
+
+    def rss_mb(self) -> float:
+        if time.monotonic() - self._listed > 1.0:
+            self._list()
+        total = 0
+        for d in self._pids:
+            try:
+                with open(f"/proc/{d}/status") as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+                            break
+            except OSError:
+                continue
+        return total / 1024.0
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.monotonic(), self.rss_mb()))
+            self._stop.wait(self.every_s)
+
+    def peak(self, since: float) -> float | None:
+        vals = [v for t, v in self.samples if t >= since]
+        return round(max(vals), 1) if vals else None
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+SAMPLER: RssSampler | None = None
+
+
 async def stream_once(http: httpx.AsyncClient, model: str) -> dict[str, Any]:
     """One streaming chat request: text, finish reasons, chunk count, wall time, error."""
     t0 = time.perf_counter()
@@ -189,9 +256,11 @@ async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any]
     t0 = time.perf_counter()
     raw_conc = await asyncio.gather(*(stream_once(http, m) for m in raw_plan))
     raw_wall = time.perf_counter() - t0
+    mark = time.monotonic()
     t0 = time.perf_counter()
     conc = await asyncio.gather(*(stream_once(http, m) for m in plan))
     wall = time.perf_counter() - t0
+    await asyncio.sleep(0.1)  # one more sample after the last stream
     key = lambda r: (r.get("text"), tuple(r.get("finish", ())))  # noqa: E731
     errors = [r["error"] for r in conc if r["error"]] + [r["error"] for r in raw_conc if r["error"]]
     mismatches = sum(1 for m, r in zip(plan, conc) if not r["error"] and key(r) != key(sequential[m]))
@@ -209,6 +278,7 @@ async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any]
         "added_ms_per_token_under_load": round(
             1000 * (statistics.mean(ok_g) - statistics.mean(ok_u)) / max(tokens, 1), 3)
         if ok_g and ok_u else None,
+        "proxy_rss_peak_mb_guarded": SAMPLER.peak(mark) if SAMPLER is not None else None,
     }
 
 
@@ -220,6 +290,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
                                  timeout=args.timeout, limits=limits) as http:
         await stream_once(http, "raw-benign")  # warm both paths
         await stream_once(http, "g-benign")
+        rss_start = SAMPLER.rss_mb() if SAMPLER is not None else None
         lat: dict[str, list[float]] = {"g-benign": [], "raw-benign": []}
         chunks = {}
         for _ in range(args.repeats):  # interleaved, so drift hits both routes alike
@@ -241,6 +312,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             "added_ms_per_token": round(1000 * (g - u) / max(tokens, 1), 3),
             "added_ms_per_chunk": round(1000 * (g - u) / max(chunks.get("g-benign") or 1, 1), 3),
         },
+        "proxy_rss_after_warmup_mb": round(rss_start, 1) if rss_start is not None else None,
         "load_levels": load,
         "load": next((x for x in load if x["concurrency"] == 50), load[-1]),
         "sequential_reference": {m: {"chars": len(r.get("text") or ""), "finish": r.get("finish")}
@@ -249,13 +321,17 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global SAMPLER
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-litellm-") as tmp:
         proxy = ProxyProcess(args, Path(tmp))
         try:
             startup = proxy.wait_alive()
+            SAMPLER = RssSampler(proxy.proc.pid)
             result = asyncio.run(asyncio.wait_for(run(args, proxy.url), timeout=args.timeout * 12))
         finally:
+            if SAMPLER is not None:
+                SAMPLER.stop()
             proxy.stop()
         if any(x["errors"] for x in result["load_levels"]):  # keep the evidence
             result["proxy_log_errors"] = [line for line in proxy.log.read_text(errors="replace").splitlines()
@@ -264,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
              for x in result["load_levels"])
     out = {"bench": "litellm_proxy_guardrail", "ok": ok, "proxy_startup_s": round(startup, 2),
            "models": args.models or "embedded defaults", "providers": args.providers,
+           "max_streams": args.max_streams or "default (64)",
            "thresholds": {"input": args.input_threshold, "output": args.output_threshold},
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, **result}
     text = json.dumps(out, indent=2)

@@ -84,6 +84,67 @@ STREAMS_CHILD = textwrap.dedent("""
 """)
 
 
+CONCURRENT_CHILD = textwrap.dedent("""
+    import asyncio, json, sys, time
+    def status(key):
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024.0
+    from guard_plugins.runtime import Guard
+    cap = None if sys.argv[3] == "none" else int(sys.argv[3])
+    g = Guard.load(sys.argv[1], providers="cpu", max_streams=cap, stream_wait_s=600)
+    n, words = int(sys.argv[2]), int(sys.argv[4])
+    text = " ".join(f"word{i % 50}" for i in range(words))
+    alone = g.stream("Tell me about bread."); alone.feed(text); ref = alone.finish().score
+    before = status("VmRSS")
+    peak = [before]
+
+    async def one(i):
+        s = await g.astream("Tell me about bread.")
+        for k in range(0, len(text), 4):     # an LLM's pace: a chunk every ~2 ms
+            await asyncio.sleep(0.002)
+            s.feed(text[k:k + 4])
+        return s.finish().score
+
+    async def sample():
+        while True:
+            peak[0] = max(peak[0], status("VmRSS"))
+            await asyncio.sleep(0.02)
+
+    async def main():
+        t = asyncio.create_task(sample())
+        t0 = time.perf_counter()
+        scores = await asyncio.gather(*(one(i) for i in range(n)))
+        wall = time.perf_counter() - t0
+        t.cancel()
+        return scores, wall
+
+    scores, wall = asyncio.run(main())
+    print(json.dumps({"streams": n, "max_streams": cap, "response_tokens": alone.tokens,
+                      "rss_before_mb": round(before, 1), "rss_peak_mb": round(peak[0], 1),
+                      "added_mb": round(peak[0] - before, 1), "wall_s": round(wall, 2),
+                      "waited": g.output.slots.waited, "peak_open_streams": g.output.slots.peak,
+                      "score_differences_vs_alone": sum(1 for x in scores if x != ref)}))
+""")
+
+
+def concurrent(models: Path, levels: tuple[int, ...] = (50, 200), caps: tuple[str, ...] = ("64", "none"),
+               words: int = 60) -> list[dict[str, Any]]:
+    """Peak RSS of a fresh process serving N concurrent streams that arrive together (asyncio
+    tasks, a 4-character chunk every ~2 ms each), with the default ``max_streams`` cap (64;
+    the rest wait for a slot) and without a cap; scores compared with the same text alone."""
+    out = []
+    for n in levels:
+        for cap in caps:
+            r = subprocess.run([sys.executable, "-c", CONCURRENT_CHILD, str(models), str(n), cap, str(words)],
+                               capture_output=True, text=True, timeout=1200)
+            if r.returncode != 0:
+                raise RuntimeError(f"concurrent child failed: {r.stderr[-2000:]}")
+            out.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    return out
+
+
 def streams(models: Path, levels: tuple[int, ...] = (50, 200), words: int = 60) -> list[dict[str, Any]]:
     """RSS of a fresh process holding N concurrent streams (each ~``words`` x 2 tokens), with
     the growing KV cache (starts at 128 positions) and with the old fixed 512-position one."""
@@ -101,13 +162,16 @@ def streams(models: Path, levels: tuple[int, ...] = (50, 200), words: int = 60) 
 if __name__ == "__main__":
     import argparse
 
-    p = argparse.ArgumentParser(description="RSS of N concurrent output streams (fresh processes)")
+    p = argparse.ArgumentParser(description="RSS of N concurrent output streams (fresh processes): "
+                                            "all held open at once, and arriving together under the "
+                                            "max_streams cap")
     p.add_argument("--models", type=Path, default=None)
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args()
     from guard_plugins.runtime import default_models_dir
 
-    res = {"bench": "stream_memory", "streams": streams(args.models or default_models_dir())}
+    models = args.models or default_models_dir()
+    res = {"bench": "stream_memory", "streams": streams(models), "concurrent_capped": concurrent(models)}
     text = json.dumps(res, indent=2)
     print(text)
     if args.out:

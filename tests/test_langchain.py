@@ -612,3 +612,28 @@ def test_oversize_prompt_is_rejected_whatever_the_fail_mode(guard: Guard) -> Non
         assert model.invoke(long_prompt, config={"callbacks": [handler]}).content == BENIGN_RESPONSE
     with pytest.raises(GuardConfigError):
         ConstitutionalGuard(guard, on_oversize="truncate")
+
+
+def test_full_stream_slots_fail_closed_without_blocking_the_loop(guard: Guard) -> None:
+    """All ``max_streams`` slots taken: ``.stream()`` waits ``stream_wait_s`` then fails closed
+    (reason guard_error, GuardBusyError); ``.astream()`` (the sync handler runs on the event
+    loop) refuses at once instead of blocking the loop; fail_mode="open" lets the text through.
+    A slot freed in time lets the stream run; every slot is back at the end."""
+    from guard_plugins.errors import GuardBusyError
+
+    g = Guard.load(guard.output.folder.parent, providers="cpu", max_streams=1, stream_wait_s=0.3)
+    model = ScriptedChatModel(script={BENIGN_PROMPT: BENIGN_RESPONSE})
+    closed = ConstitutionalGuard(g, scan_input=False)
+    held = g.output.slots.acquire()
+    got, v = consume(model.stream(BENIGN_PROMPT, config={"callbacks": [closed]}))
+    assert got == "" and v is not None and v.reason == "guard_error" and isinstance(v.error, GuardBusyError)
+    assert v.error.waited_s >= 0.25
+    got, v = asyncio.run(aconsume(model.astream(BENIGN_PROMPT, config={"callbacks": [closed]})))
+    assert got == "" and v is not None and isinstance(v.error, GuardBusyError) and v.error.waited_s == 0
+    opened = ConstitutionalGuard(g, scan_input=False, fail_mode="open")
+    got, v = consume(model.stream(BENIGN_PROMPT, config={"callbacks": [opened]}))
+    assert got == BENIGN_RESPONSE and v is None
+    held.release()
+    got, v = consume(model.stream(BENIGN_PROMPT, config={"callbacks": [closed]}))
+    assert got == BENIGN_RESPONSE and v is None
+    assert g.output.slots.in_use == 0 and closed.active_runs == 0

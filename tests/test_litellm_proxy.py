@@ -81,7 +81,9 @@ class Proxy:
 def proxy_config(models: Models) -> dict[str, Any]:
     rail: dict[str, Any] = {"guardrail": "guard_plugins.litellm.ConstitutionalGuardrail",
                             "mode": ["pre_call", "post_call"], "default_on": False,
-                            "fail_closed": True, "providers": "cpu"}
+                            "fail_closed": True, "providers": "cpu",
+                            # few stream slots, so that the concurrency test exercises back-pressure
+                            "max_streams": 2}
     if models.path is not None:
         rail["models_path"] = str(models.path)
     if models.input_threshold is not None:
@@ -413,7 +415,7 @@ async def _stream_once(http: httpx.AsyncClient, model: str) -> tuple[str, tuple[
 
 def test_concurrent_streams_same_verdicts(proxy: Proxy) -> None:
     """10 concurrent streams (bounded, loopback) give 0 errors and exactly the results of the
-    same requests made one at a time."""
+    same requests made one at a time, through 2 stream slots (the rest wait their turn)."""
     plan = ["g-benign", "g-harmful"] * 5
 
     async def main() -> tuple[list[Any], list[Any]]:
@@ -426,6 +428,8 @@ def test_concurrent_streams_same_verdicts(proxy: Proxy) -> None:
     assert got == expected
     assert all(not text.startswith("HTTP") for text, _ in got)
     assert {f for _, fin in got for f in fin} == {"stop", "content_filter"}
+    # max_streams: 2 in this proxy's config: streams past it waited for a slot (no thread held)
+    assert "waited" in proxy.log_tail(200_000) and "output-stream slot" in proxy.log_tail(200_000)
 
 
 def test_oversize_prompt_rejected_fast_and_long_prompt_scored_whole(proxy: Proxy, models: Models) -> None:

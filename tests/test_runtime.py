@@ -405,8 +405,10 @@ def check_cache_growth(guard, monkeypatch):  # also run on the shipped model (te
         monkeypatch.setattr(og, "INITIAL_CAPACITY", cap)
         s = guard.stream("How do I do it?")
         scores = [s.feed(c).score for c in chunks]
+        capacity = s._past.capacity
         final = s.finish()
-        return scores, final, s._past.capacity
+        assert s._past is None  # finish frees the cache at once
+        return scores, final, capacity
 
     small, fs, cap_small = run(8)
     full, ff, cap_full = run(10_000)  # capped at max_len: the old fixed buffer
@@ -415,9 +417,9 @@ def check_cache_growth(guard, monkeypatch):  # also run on the shipped model (te
     assert small == full and fs.score == ff.score and fs.tokens == ff.tokens
     monkeypatch.setattr(og, "INITIAL_CAPACITY", 128)
     short = guard.stream("hi")
-    short.feed("A short and harmless answer about bread.")
-    short.finish()
+    short.feed("A short and harmless answer about bread. It rises.")
     assert short._past.capacity == 128  # a short stream never grows
+    short.finish()
 
 
 @pytest.mark.parametrize("chunks", [

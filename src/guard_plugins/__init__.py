@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["Guard", "Verdict", "GuardError", "BlockedError", "InputError", "InputTooLargeError",
-           "__version__"]
+           "GuardBusyError", "__version__"]
 
 
 def __getattr__(name: str) -> Any:  # PEP 562 lazy exports
@@ -18,7 +18,7 @@ def __getattr__(name: str) -> Any:  # PEP 562 lazy exports
         from . import runtime
 
         return getattr(runtime, name)
-    if name in ("GuardError", "BlockedError", "InputError", "InputTooLargeError"):
+    if name in ("GuardError", "BlockedError", "InputError", "InputTooLargeError", "GuardBusyError"):
         from . import errors
 
         return getattr(errors, name)

@@ -39,6 +39,23 @@ class InputError(GuardError, ValueError):
     """Content handed to a guard cannot be scored (wrong type, unusable message list)."""
 
 
+class GuardBusyError(GuardError):
+    """No output-stream slot came free in time (``max_streams`` streams already open).
+
+    A capacity error, not a verdict: integrations treat it as a guard failure (fail-closed
+    blocks the stream; fail-open lets it through unwatched, logged at ERROR).
+
+    Attributes:
+        limit: the guard's ``max_streams``.
+        waited_s: how long the stream waited for a slot.
+    """
+
+    def __init__(self, message: str, *, limit: int, waited_s: float):
+        super().__init__(message)
+        self.limit = limit
+        self.waited_s = waited_s
+
+
 class BlockedError(GuardError):
     """Content was blocked: the one exception both integrations raise for a block.
 

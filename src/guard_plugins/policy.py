@@ -162,8 +162,37 @@ class GuardPolicy:
         except Exception as exc:  # noqa: BLE001
             return self._error("output", exc)
 
-    def open_stream(self, prompt: str) -> StreamJudge:
-        return StreamJudge(self, prompt)
+    def open_stream(self, prompt: str, lease: StreamLease | None = None) -> StreamJudge:
+        """A judge for one response stream. Without ``lease`` its runtime stream takes a
+        stream slot itself (waiting for one when the guard's ``max_streams`` are out; on an
+        event loop's thread it does not wait); with one, it uses the lease's slot."""
+        return StreamJudge(self, prompt, lease)
+
+    async def areserve_stream(self) -> StreamLease:
+        """Wait for a stream slot without blocking the event loop (async integrations call
+        this before a response streams, then open its judges with the lease and release the
+        lease when the response ends). A guard that cannot give one (``GuardBusyError``
+        after ``stream_wait_s``) gives a lease holding that error: judges opened with it
+        decide per ``fail_closed``."""
+        slots = getattr(getattr(self.guard, "output", None), "slots", None)
+        if slots is None:
+            return StreamLease()
+        try:
+            return StreamLease(slot=await slots.aacquire())
+        except Exception as exc:  # noqa: BLE001 - decided by the judges, per fail_closed
+            return StreamLease(error=exc)
+
+
+@dataclass
+class StreamLease:
+    """A stream slot held for one response (or the error that kept it from being taken)."""
+
+    slot: Any = None
+    error: BaseException | None = None
+
+    def release(self) -> None:
+        if self.slot is not None:
+            self.slot.release()
 
 
 class StreamJudge:
@@ -173,7 +202,7 @@ class StreamJudge:
     judge off for the rest of the stream (fail-open).
     """
 
-    def __init__(self, policy: GuardPolicy, prompt: str):
+    def __init__(self, policy: GuardPolicy, prompt: str, lease: StreamLease | None = None):
         self.policy = policy
         self.decision = Decision(blocked=False)
         self.finished = False
@@ -182,7 +211,12 @@ class StreamJudge:
         self.error: BaseException | None = None  # the guard failure, once one happened
         self._off = False
         try:
-            self._session = policy.guard.stream(prompt)
+            if lease is None:
+                self._session = policy.guard.stream(prompt)
+            elif lease.error is not None:
+                raise lease.error
+            else:
+                self._session = policy.guard.stream(prompt, slot=lease.slot)
         except Exception as exc:  # noqa: BLE001
             self._session = None
             self._fail(exc)
@@ -222,3 +256,13 @@ class StreamJudge:
             return self.decision
         self.finished = True
         return self._step(self._session.finish if self._session is not None else None)
+
+    def close(self) -> None:
+        """Abandon the stream (halted, failed or cut by the client): free its cache and slot."""
+        self.finished = True
+        close = getattr(self._session, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - freeing must not mask what ended the stream
+                logger.debug("closing the output stream failed", exc_info=True)

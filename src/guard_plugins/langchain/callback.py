@@ -263,6 +263,8 @@ class ConstitutionalGuard(BaseCallbackHandler):
         run = self._forget(run_id)
         if run is None or not self.scan_output:
             return
+        if (run.blocked or run.failed) and run.judge is not None:
+            run.judge.close()  # free its cache and stream slot now
         # A model that swallowed our exception and finished anyway is still blocked.
         if run.blocked and run.verdict is not None:
             raise self._violation("output", run_id, run.verdict, "(stream already halted)")
@@ -291,7 +293,9 @@ class ConstitutionalGuard(BaseCallbackHandler):
     def on_llm_error(self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None,
                      **kwargs: Any) -> None:
         """Drop the run's session (the error, possibly our own violation, propagates anyway)."""
-        self._forget(run_id)
+        run = self._forget(run_id)
+        if run is not None and run.judge is not None:
+            run.judge.close()  # free its cache and stream slot now
 
     def _forget(self, run_id: UUID) -> _Run | None:
         with self._lock:

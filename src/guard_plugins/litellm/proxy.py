@@ -12,7 +12,7 @@ from litellm.types.guardrails import GuardrailEventHooks
 from litellm.types.utils import ModelResponse, TextCompletionResponse
 
 from ..errors import InputError
-from ..policy import Decision, GuardPolicy, OutputAction, StreamJudge
+from ..policy import Decision, GuardPolicy, OutputAction, StreamJudge, StreamLease
 from .formats import (
     ANTHROPIC_STOP_REASON,
     CONTENT_FILTER,
@@ -71,6 +71,11 @@ class ConstitutionalGuardrail(CustomGuardrail):
     - ``batching`` (default true): input checks of all requests go through the runtime's fair
       scheduler (a short prompt never waits for a long one to finish); ``max_batch_tokens``:
       padded tokens per onnxruntime call (default 512 on CPU, 16384 on a GPU).
+    - ``max_streams`` (default 64; ``null``: no cap): responses streamed under watch at once,
+      each holding the output guard's KV cache (bounded memory). Beyond it a new stream waits
+      for a slot, holding no thread (back-pressure), up to ``stream_wait_s`` seconds (default
+      60); then it is a guard error: halted at once under ``fail_closed``, passed unwatched
+      otherwise.
     - ``mode``: ``pre_call`` or ``during_call`` run the input check, ``post_call`` the output
       checks (whole responses and streams). Use ``[pre_call, post_call]``.
     """
@@ -99,6 +104,8 @@ class ConstitutionalGuardrail(CustomGuardrail):
         on_oversize: Literal["reject", "scan"] | None = None,
         batching: bool = True,
         max_batch_tokens: int | None = None,
+        max_streams: int | None | Literal["default"] = "default",
+        stream_wait_s: float | None = None,
         guard: Any = None,
         **kwargs: Any,
     ):
@@ -111,7 +118,8 @@ class ConstitutionalGuardrail(CustomGuardrail):
                                    output_threshold=output_threshold,
                                    category_thresholds=category_thresholds,
                                    intra_op_threads=intra_op_threads, batching=batching,
-                                   max_batch_tokens=max_batch_tokens)
+                                   max_batch_tokens=max_batch_tokens, max_streams=max_streams,
+                                   stream_wait_s=stream_wait_s)
             self.policy = GuardPolicy(guard=guard, fail_closed=self.fail_closed,
                                       output_action=output_action, replacement_text=replacement_text,
                                       max_input_tokens=max_input_tokens, on_oversize=on_oversize)
@@ -219,7 +227,13 @@ class ConstitutionalGuardrail(CustomGuardrail):
             prompt = request_prompt(request_data)[0]
         except InputError:
             prompt = ""
-        halter = _ProxyStreamHalter(self.policy, prompt)
+        # a stream slot first (back-pressure when max_streams responses are being watched),
+        # awaited here so that waiting holds no worker thread
+        lease = await self.policy.areserve_stream()
+        if lease.slot is not None and lease.slot.waited_s > 0:
+            logger.warning("guard-plugins: a stream waited %.2f s for an output-stream slot "
+                           "(max_streams responses were being watched)", lease.slot.waited_s)
+        halter = _ProxyStreamHalter(self.policy, prompt, lease)
         try:
             async for chunk in response:
                 out, stop = await asyncio.to_thread(halter.step, chunk)
@@ -232,6 +246,8 @@ class ConstitutionalGuardrail(CustomGuardrail):
                 yield item
             self._record(request_data, "output", halter.decision)
         finally:
+            halter.close()
+            lease.release()
             if halter.halted:
                 aclose = getattr(response, "aclose", None)
                 if callable(aclose):
@@ -259,10 +275,11 @@ class _ProxyStreamHalter:
     ``step`` returns ``(items to send, stop)``.
     """
 
-    def __init__(self, policy: GuardPolicy, prompt: str):
+    def __init__(self, policy: GuardPolicy, prompt: str, lease: StreamLease | None = None):
         self.policy = policy
         self.prompt = prompt
-        self.chat = _ChatStreamState(policy, prompt)
+        self.lease = lease
+        self.chat = _ChatStreamState(policy, prompt, lease)
         self.judge: StreamJudge | None = None  # for Anthropic / Responses streams
         self.halted = False
         self._last_chat: Any = None
@@ -279,8 +296,16 @@ class _ProxyStreamHalter:
 
     def _judge(self) -> StreamJudge:
         if self.judge is None or self.judge.finished:
-            self.judge = self.policy.open_stream(self.prompt)
+            if self.judge is not None:
+                self.judge.close()
+            self.judge = self.policy.open_stream(self.prompt, self.lease)
         return self.judge
+
+    def close(self) -> None:
+        """Free every judge's cache (the response ended, was halted or was cut)."""
+        self.chat.close()
+        if self.judge is not None:
+            self.judge.close()
 
     def step(self, chunk: Any) -> tuple[list[Any], bool]:
         if isinstance(chunk, (bytes, bytearray)):

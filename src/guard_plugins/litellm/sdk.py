@@ -18,7 +18,7 @@ import litellm
 from litellm.types.utils import ModelResponse
 
 from ..errors import BlockedError, InputError
-from ..policy import Decision, GuardPolicy, StreamJudge
+from ..policy import Decision, GuardPolicy, StreamJudge, StreamLease
 from .formats import (
     _chat_response_texts,
     _chunk_parts,
@@ -71,11 +71,14 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                input_threshold: float | None = None, output_threshold: float | None = None,
                category_thresholds: Mapping[str, float] | None = None,
                intra_op_threads: int | None = None, batching: bool = True,
-               max_batch_tokens: int | None = None) -> Guard:
+               max_batch_tokens: int | None = None,
+               max_streams: int | None | Literal["default"] = "default",
+               stream_wait_s: float | None = None) -> Guard:
     """``Guard.load(...)`` cached per process and per options (the proxy and SDK share one).
 
     ``path`` None means the embedded default models; thresholds ``None`` keep the
-    manifests' calibrated values. Raises ``ModelLoadError`` as the runtime does.
+    manifests' calibrated values; ``max_streams`` / ``stream_wait_s`` ``"default"`` / ``None``
+    keep the runtime's (64 streams, 60 s). Raises ``ModelLoadError`` as the runtime does.
     """
     from ..runtime import Guard
 
@@ -85,15 +88,20 @@ def load_guard(path: str | os.PathLike[str] | None = None,
     spec = _providers_spec(providers)
     cats = tuple(sorted((category_thresholds or {}).items()))
     key = (None if path is None else os.fspath(path), spec, input_threshold, output_threshold,
-           cats, intra_op_threads, bool(batching), max_batch_tokens)
+           cats, intra_op_threads, bool(batching), max_batch_tokens, max_streams, stream_wait_s)
     with _GUARDS_LOCK:
         guard = _GUARDS.get(key)
         if guard is None:
+            extra: dict[str, Any] = {}
+            if max_streams != "default":
+                extra["max_streams"] = max_streams
+            if stream_wait_s is not None:
+                extra["stream_wait_s"] = stream_wait_s
             guard = Guard.load(key[0], list(spec) if isinstance(spec, tuple) else spec,
                                input_threshold=input_threshold, output_threshold=output_threshold,
                                category_thresholds=dict(cats) or None,
                                intra_op_threads=intra_op_threads, batching=bool(batching),
-                               max_batch_tokens=max_batch_tokens)
+                               max_batch_tokens=max_batch_tokens, **extra)
             _GUARDS[key] = guard
         return guard
 
@@ -101,16 +109,22 @@ def load_guard(path: str | os.PathLike[str] | None = None,
 class _ChatStreamState:
     """Per-choice stream judges for one chat stream."""
 
-    def __init__(self, policy: GuardPolicy, prompt: str):
+    def __init__(self, policy: GuardPolicy, prompt: str, lease: StreamLease | None = None):
         self.policy = policy
         self.prompt = prompt
+        self.lease = lease  # one stream slot for the whole response (async paths)
         self.judges: dict[int, StreamJudge] = {}
 
     def judge(self, index: int) -> StreamJudge:
         j = self.judges.get(index)
         if j is None:
-            j = self.judges[index] = self.policy.open_stream(self.prompt)
+            j = self.judges[index] = self.policy.open_stream(self.prompt, self.lease)
         return j
+
+    def close(self) -> None:
+        """Free the judges' caches and stream slots (the response ended or was cut)."""
+        for j in self.judges.values():
+            j.close()
 
     @property
     def decision(self) -> Decision:
@@ -160,17 +174,20 @@ class GuardedStream(_GuardedBase):
 
     def _run(self) -> Iterator[Any]:
         last = None
-        for chunk in self._upstream:
-            last = chunk
-            if self._state.step(chunk):
+        try:
+            for chunk in self._upstream:
+                last = chunk
+                if self._state.step(chunk):
+                    self.halted = True
+                    self._close()
+                    yield content_filter_chunk(chunk, list(self._state.judges))
+                    return
+                yield chunk
+            if self._state.end():
                 self.halted = True
-                self._close()
-                yield content_filter_chunk(chunk, list(self._state.judges))
-                return
-            yield chunk
-        if self._state.end():
-            self.halted = True
-            yield content_filter_chunk(last, list(self._state.judges))
+                yield content_filter_chunk(last, list(self._state.judges))
+        finally:
+            self._state.close()
 
     def _close(self) -> None:
         close = getattr(self._upstream, "close", None)
@@ -195,17 +212,23 @@ class GuardedAsyncStream(_GuardedBase):
 
     async def _run(self) -> AsyncIterator[Any]:
         last = None
-        async for chunk in self._upstream:
-            last = chunk
-            if await asyncio.to_thread(self._state.step, chunk):
+        # the stream slot is awaited here, so that waiting for one holds no worker thread
+        lease = self._state.lease = await self._state.policy.areserve_stream()
+        try:
+            async for chunk in self._upstream:
+                last = chunk
+                if await asyncio.to_thread(self._state.step, chunk):
+                    self.halted = True
+                    await self._aclose()
+                    yield content_filter_chunk(chunk, list(self._state.judges))
+                    return
+                yield chunk
+            if await asyncio.to_thread(self._state.end):
                 self.halted = True
-                await self._aclose()
-                yield content_filter_chunk(chunk, list(self._state.judges))
-                return
-            yield chunk
-        if await asyncio.to_thread(self._state.end):
-            self.halted = True
-            yield content_filter_chunk(last, list(self._state.judges))
+                yield content_filter_chunk(last, list(self._state.judges))
+        finally:
+            self._state.close()
+            lease.release()
 
     async def _aclose(self) -> None:
         aclose = getattr(self._upstream, "aclose", None)

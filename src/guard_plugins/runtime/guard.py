@@ -10,6 +10,7 @@ from ..errors import ModelLoadError
 from .input_guard import DEFAULT_MAX_INPUT_TOKENS, InputGuard, OversizePolicy
 from .manifest import default_models_dir
 from .output_guard import OutputGuard, OutputStream
+from .slots import DEFAULT_MAX_STREAMS, DEFAULT_WAIT_S, StreamSlot
 from .session import ProviderSpec
 from .verdict import Verdict
 
@@ -35,7 +36,9 @@ class Guard:
              intra_op_threads: int | None = None, decode_obfuscations: bool = True,
              max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
              on_oversize: OversizePolicy = "reject", batching: bool = True,
-             max_batch_tokens: int | None = None) -> Guard:
+             max_batch_tokens: int | None = None,
+             max_streams: int | None = DEFAULT_MAX_STREAMS,
+             stream_wait_s: float = DEFAULT_WAIT_S) -> Guard:
         """Load ``path/input`` and ``path/output`` (``None``: the embedded default models).
 
         Every file is checked against the manifest's sha256 (``IntegrityError`` otherwise).
@@ -51,6 +54,11 @@ class Guard:
         (default) sends the windows of all concurrent input checks through one fair scheduler
         (shortest check first, shared onnxruntime calls of at most ``max_batch_tokens``
         padded tokens; default 512 on CPU, 16,384 on a GPU).
+
+        Bounded memory: at most ``max_streams`` output streams (default 64; ``None``: no cap)
+        are open at once, each holding its KV cache; a new one waits up to ``stream_wait_s``
+        seconds (default 60) for a slot, then gets
+        :class:`~guard_plugins.errors.GuardBusyError` (``runtime/slots.py``).
         """
         root = Path(path) if path is not None else default_models_dir()
         if not root.is_dir():
@@ -65,7 +73,8 @@ class Guard:
                              max_input_tokens=max_input_tokens, on_oversize=on_oversize,
                              batching=batching, max_batch_tokens=max_batch_tokens) if has_in else None
         og = OutputGuard.load(root / "output", providers, verify=verify, threshold=output_threshold,
-                              intra_op_threads=intra_op_threads) if has_out else None
+                              intra_op_threads=intra_op_threads, max_streams=max_streams,
+                              stream_wait_s=stream_wait_s) if has_out else None
         return cls(ig, og)
 
     def _need(self, which: str) -> Any:
@@ -103,9 +112,14 @@ class Guard:
         """:meth:`check_inputs` for async code."""
         return await self._need("input").acheck_many(contents, **budget)
 
-    def stream(self, prompt: Any = "") -> OutputStream:
-        """Start a streaming check of the response to ``prompt``."""
-        return self._need("output").stream(prompt)
+    def stream(self, prompt: Any = "", *, slot: StreamSlot | None = None) -> OutputStream:
+        """Start a streaming check of the response to ``prompt`` (takes a stream slot,
+        waiting for one when ``max_streams`` are open; see :meth:`OutputGuard.stream`)."""
+        return self._need("output").stream(prompt, slot=slot)
+
+    async def astream(self, prompt: Any = "") -> OutputStream:
+        """:meth:`stream` for coroutines: waits for a slot without blocking the event loop."""
+        return await self._need("output").astream(prompt)
 
     def check_output(self, prompt: Any, response: str) -> Verdict:
         """Score a complete response to ``prompt``."""

@@ -22,9 +22,11 @@ goes on; the running maximum is kept.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +39,7 @@ from ..errors import InputError, ModelLoadError
 from ._common import check_threshold, sigmoid, windowing
 from .manifest import load_manifest
 from .session import ProviderSpec, make_session
+from .slots import DEFAULT_MAX_STREAMS, DEFAULT_WAIT_S, StreamSlot, StreamSlots
 from .text import render_messages
 from .tokenization import GuardTokenizer, sanitize
 from .verdict import Verdict
@@ -51,12 +54,20 @@ most streams never need it, and at 200 concurrent streams that was 1.9 GB."""
 
 
 class OutputGuard:
-    """Streaming output classifier. Thread-safe; streams are per request."""
+    """Streaming output classifier. Thread-safe; streams are per request.
+
+    At most ``max_streams`` streams are open at once (each holds its own KV cache); beyond
+    that :meth:`stream` waits up to ``stream_wait_s`` for one to finish, then raises
+    :class:`~guard_plugins.errors.GuardBusyError` (:mod:`.slots`; ``None``: no cap).
+    """
 
     kind = "output"
 
     def __init__(self, folder: Path, manifest: dict[str, Any], session: Any,
-                 tokenizer: GuardTokenizer, *, threshold: float | None = None):
+                 tokenizer: GuardTokenizer, *, threshold: float | None = None,
+                 max_streams: int | None = DEFAULT_MAX_STREAMS,
+                 stream_wait_s: float = DEFAULT_WAIT_S):
+        self.slots = StreamSlots(max_streams, stream_wait_s)
         self.folder = folder
         self.manifest = manifest
         self._session = session
@@ -88,7 +99,9 @@ class OutputGuard:
 
     @classmethod
     def load(cls, folder: str | Path, providers: ProviderSpec = None, *, verify: bool = True,
-             threshold: float | None = None, intra_op_threads: int | None = None) -> OutputGuard:
+             threshold: float | None = None, intra_op_threads: int | None = None,
+             max_streams: int | None = DEFAULT_MAX_STREAMS,
+             stream_wait_s: float = DEFAULT_WAIT_S) -> OutputGuard:
         """Load an exported output model folder (checks sha256 of every file first)."""
         folder = Path(folder)
         manifest = load_manifest(folder, kind="output", verify=verify)
@@ -97,7 +110,8 @@ class OutputGuard:
                              sep_id=tinfo.get("sep_id"), pad_id=tinfo.get("pad_id"))
         session = make_session(folder / manifest["onnx"]["file"], providers,
                                intra_op_threads=intra_op_threads)
-        return cls(folder, manifest, session, tok, threshold=threshold)
+        return cls(folder, manifest, session, tok, threshold=threshold, max_streams=max_streams,
+                   stream_wait_s=stream_wait_s)
 
     @property
     def providers(self) -> list[str]:
@@ -162,10 +176,35 @@ class OutputGuard:
         return self._tok.encode(text), notes
 
     # -- public API ------------------------------------------------------------------------
-    def stream(self, prompt: Any = "") -> OutputStream:
-        """Start scoring a response to ``prompt`` as it streams."""
-        ids, notes = self.prompt_ids(prompt)
-        return OutputStream(self, ids, notes)
+    def stream(self, prompt: Any = "", *, slot: StreamSlot | None = None) -> OutputStream:
+        """Start scoring a response to ``prompt`` as it streams.
+
+        Takes one of the ``max_streams`` slots, waiting for one (blocking) when all are out;
+        the stream gives it back at :meth:`OutputStream.finish` / :meth:`OutputStream.close`
+        or when it is garbage-collected. ``slot``: one the caller already holds (from
+        ``slots.aacquire()``), which the caller keeps and releases itself.
+        """
+        ids, notes = self.prompt_ids(prompt)  # a bad prompt fails before taking a slot
+        owned = slot is None
+        if owned:
+            slot = self.slots.acquire()
+        try:
+            return OutputStream(self, ids, notes, slot=slot if owned else None)
+        except BaseException:
+            if owned:
+                slot.release()
+            raise
+
+    async def astream(self, prompt: Any = "") -> OutputStream:
+        """:meth:`stream` for coroutines: waits for a slot without blocking the event loop
+        and tokenizes the prompt in a worker thread. The stream owns the slot."""
+        slot = await self.slots.aacquire()
+        try:
+            ids, notes = await asyncio.to_thread(self.prompt_ids, prompt)
+            return OutputStream(self, ids, notes, slot=slot)
+        except BaseException:
+            slot.release()
+            raise
 
     def check(self, prompt: Any, response: str) -> Verdict:
         """Score a complete response (full passes per window; no cache)."""
@@ -215,11 +254,15 @@ class OutputStream:
     """Scores one streaming response. Feed text chunks of any size; flagged is sticky.
 
     Not meant to be shared between requests (one per response); calls are serialised by a
-    lock all the same.
+    lock all the same. :meth:`finish` (or :meth:`close`, to abandon it) frees its KV cache and
+    gives back its stream slot at once; otherwise that happens when it is garbage-collected.
     """
 
-    def __init__(self, guard: OutputGuard, prompt_ids: list[int], notes: list[str]):
+    def __init__(self, guard: OutputGuard, prompt_ids: list[int], notes: list[str],
+                 slot: StreamSlot | None = None):
         self._g = guard
+        # the slot goes back on finish/close, or when this object is collected
+        self._release = weakref.finalize(self, slot.release) if slot is not None else None
         tok = guard._tok
         self._prefix = output_prefix(prompt_ids, tok.cls_id, tok.sep_id, guard.max_prompt)
         self._tok = tok.incremental()
@@ -291,11 +334,27 @@ class OutputStream:
         t0 = time.perf_counter()
         with self._lock:
             if self._finished is None:
-                self._push(self._tok.flush())
-                if self._tokens == 0:
-                    self._notes.append("empty response: nothing to score")
-                self._finished = self._verdict(t0)
+                try:
+                    self._push(self._tok.flush())
+                    if self._tokens == 0:
+                        self._notes.append("empty response: nothing to score")
+                    self._finished = self._verdict(t0)
+                finally:
+                    self._free()
             return self._finished
+
+    def close(self) -> None:
+        """Abandon the stream (the response was cut or failed): free its cache and slot now.
+        Idempotent; feeding it afterwards raises ``InputError``."""
+        with self._lock:
+            if self._finished is None:
+                self._finished = self._verdict(time.perf_counter())
+            self._free()
+
+    def _free(self) -> None:
+        self._past = None
+        if self._release is not None:
+            self._release()
 
 
 class SharedCache:

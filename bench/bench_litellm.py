@@ -197,6 +197,20 @@ class RssSampler:
                 continue
         return total / 1024.0
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the group's processes have used so far."""
+        if time.monotonic() - self._listed > 1.0:
+            self._list()
+        ticks = 0
+        for d in self._pids:
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+            except (OSError, ValueError, IndexError):
+                continue
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.samples.append((time.monotonic(), self.rss_mb()))
@@ -212,6 +226,7 @@ class RssSampler:
 
 
 SAMPLER: RssSampler | None = None
+ARGS: argparse.Namespace | None = None
 
 
 async def stream_once(http: httpx.AsyncClient, model: str) -> dict[str, Any]:
@@ -239,6 +254,17 @@ async def stream_once(http: httpx.AsyncClient, model: str) -> dict[str, Any]:
     return {"error": None, "text": "".join(texts), "finish": finishes, "chunks": len(texts), "seconds": seconds}
 
 
+_TOKENS: dict[str, int] = {}
+
+
+def guard_tokens(r: dict[str, Any]) -> int:
+    """Guard tokens of the text a stream delivered (cached per text)."""
+    text = r.get("text") or ""
+    if text not in _TOKENS:
+        _TOKENS[text] = response_tokens(ARGS, text) if text else 0
+    return _TOKENS[text]
+
+
 def response_tokens(args: argparse.Namespace, text: str) -> int:
     from guard_plugins.litellm import load_guard
 
@@ -253,13 +279,16 @@ async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any]
     """``n`` concurrent streams (half benign, half harmful), unguarded then guarded."""
     plan = ["g-benign", "g-harmful"] * (n // 2) + ["g-benign"] * (n % 2)
     raw_plan = [m.replace("g-", "raw-") for m in plan]
+    cpu0 = SAMPLER.cpu_s() if SAMPLER is not None else 0.0
     t0 = time.perf_counter()
     raw_conc = await asyncio.gather(*(stream_once(http, m) for m in raw_plan))
     raw_wall = time.perf_counter() - t0
+    cpu1 = SAMPLER.cpu_s() if SAMPLER is not None else 0.0
     mark = time.monotonic()
     t0 = time.perf_counter()
     conc = await asyncio.gather(*(stream_once(http, m) for m in plan))
     wall = time.perf_counter() - t0
+    cpu2 = SAMPLER.cpu_s() if SAMPLER is not None else 0.0
     await asyncio.sleep(0.1)  # one more sample after the last stream
     key = lambda r: (r.get("text"), tuple(r.get("finish", ())))  # noqa: E731
     errors = [r["error"] for r in conc if r["error"]] + [r["error"] for r in raw_conc if r["error"]]
@@ -279,6 +308,13 @@ async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any]
             1000 * (statistics.mean(ok_g) - statistics.mean(ok_u)) / max(tokens, 1), 3)
         if ok_g and ok_u else None,
         "proxy_rss_peak_mb_guarded": SAMPLER.peak(mark) if SAMPLER is not None else None,
+        # CPU the proxy used (all its threads): the guard's share is the difference, per guard
+        # token streamed (halted streams stop early: tokens counted up to the halt)
+        "proxy_cpu_s_unguarded": round(cpu1 - cpu0, 2), "proxy_cpu_s_guarded": round(cpu2 - cpu1, 2),
+        "guard_tokens": sum(guard_tokens(r) for r in conc if not r["error"]),
+        "guard_cpu_ms_per_token": round(1000 * ((cpu2 - cpu1) - (cpu1 - cpu0))
+                                        / max(1, sum(guard_tokens(r) for r in conc if not r["error"])), 3)
+        if SAMPLER is not None else None,
     }
 
 
@@ -321,8 +357,8 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global SAMPLER
-    args = parse_args(argv)
+    global SAMPLER, ARGS
+    args = ARGS = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-litellm-") as tmp:
         proxy = ProxyProcess(args, Path(tmp))
         try:

@@ -67,7 +67,7 @@ STREAMS_CHILD = textwrap.dedent("""
     from guard_plugins.runtime import Guard
     import guard_plugins.runtime.output_guard as og
     og.INITIAL_CAPACITY = int(sys.argv[3])
-    g = Guard.load(sys.argv[1], providers="cpu")
+    g = Guard.load(sys.argv[1], providers="cpu", max_streams=None)  # all held open at once: no cap
     n, words = int(sys.argv[2]), int(sys.argv[4])
     text = " ".join(f"word{i % 50}" for i in range(words))
     warm = g.stream("hi"); warm.feed(text); warm.finish()

@@ -85,6 +85,8 @@ def test_time_budget_shortens_the_schedule_and_still_decays_the_lr(tmp_path):
     info = meta["train"]
     assert info["planned_steps"] == 5000
     assert 40 < info["steps"] < info["planned_steps"]
+    # the warm-up shrank with the schedule (6 % of the steps run, not of the 5,000 planned)
+    assert info["warmup_steps"] == max(1, int(cfg.warmup_frac * info["steps"])) < 300
     assert info["seconds"] < 30
     state = torch.load(tmp_path / "ck" / "state" / "trainer.pt", weights_only=False)
     assert state["step"] == info["steps"]

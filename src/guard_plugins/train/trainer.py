@@ -266,6 +266,9 @@ def _fit(cfg: TrainConfig, model: torch.nn.Module, lengths: Sequence[int],
                     _log(cfg, f"time budget {cfg.time_budget} min at {per_step * 1000:.1f} ms/step: "
                               f"{new_total} of {planned} planned steps")
                 plan["total"] = new_total
+                # warm-up scales with the run that will actually happen (it kept the full
+                # plan's length: 247 warm-up steps of a 295-step run on 2 CPU cores)
+                plan["warm"] = max(1, int(cfg.warmup_frac * new_total))
                 bar.total = new_total
         bar.update(1)
         bar.set_postfix(loss=f"{ema:.4f}", lr=f"{sched.get_last_lr()[0]:.1e}")
@@ -279,7 +282,7 @@ def _fit(cfg: TrainConfig, model: torch.nn.Module, lengths: Sequence[int],
     total = plan["total"]
     _save_state(cfg.out, model, opt, sched, total, total)
     model.eval()
-    return {"steps": total, "planned_steps": planned, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed,
+    return {"steps": total, "planned_steps": planned, "warmup_steps": plan["warm"], "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed,
             "precision": precision, "device": device,
             "device_name": torch.cuda.get_device_name() if device == "cuda" else "cpu",
             "batch_size": cfg.batch_size, "seconds": round(time.time() - t0, 1),

@@ -170,42 +170,41 @@ class RssSampler:
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
-    def _list(self) -> None:
-        pids = []
-        for d in os.listdir("/proc"):
-            if d.isdigit():
+    @staticmethod
+    def _stat(pid: str) -> list[str]:
+        """Fields of ``/proc/PID/stat`` after the command name (field 3 of stat is index 0)."""
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+
+    def _group(self) -> list[str]:
+        """The group's pids, re-listed at most once a second."""
+        if time.monotonic() - self._listed > 1.0:
+            pids = []
+            for d in os.listdir("/proc"):
                 try:
-                    with open(f"/proc/{d}/stat") as f:
-                        if int(f.read().rsplit(")", 1)[1].split()[2]) == self.pgid:  # process group
-                            pids.append(d)
+                    if d.isdigit() and int(self._stat(d)[2]) == self.pgid:  # process group
+                        pids.append(d)
                 except (OSError, ValueError, IndexError):
                     continue
-        self._pids, self._listed = pids, time.monotonic()
+            self._pids, self._listed = pids, time.monotonic()
+        return self._pids
 
     def rss_mb(self) -> float:
-        if time.monotonic() - self._listed > 1.0:
-            self._list()
         total = 0
-        for d in self._pids:
+        for d in self._group():
             try:
                 with open(f"/proc/{d}/status") as f:
-                    for line in f:
-                        if line.startswith("VmRSS:"):
-                            total += int(line.split()[1])
-                            break
-            except OSError:
+                    total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+            except (OSError, StopIteration):
                 continue
         return total / 1024.0
 
     def cpu_s(self) -> float:
         """CPU seconds (user + system) the group's processes have used so far."""
-        if time.monotonic() - self._listed > 1.0:
-            self._list()
         ticks = 0
-        for d in self._pids:
+        for d in self._group():
             try:
-                with open(f"/proc/{d}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
+                fields = self._stat(d)
                 ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
             except (OSError, ValueError, IndexError):
                 continue
@@ -294,6 +293,7 @@ async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any]
     errors = [r["error"] for r in conc if r["error"]] + [r["error"] for r in raw_conc if r["error"]]
     mismatches = sum(1 for m, r in zip(plan, conc) if not r["error"] and key(r) != key(sequential[m]))
     halted = sum(1 for r in conc if "content_filter" in r.get("finish", ()))
+    n_tokens = sum(guard_tokens(r) for r in conc if not r["error"])
     ok_g = [r["seconds"] for r, m in zip(conc, plan) if m == "g-benign" and not r["error"]]
     ok_u = [r["seconds"] for r, m in zip(raw_conc, raw_plan) if m == "raw-benign" and not r["error"]]
     return {
@@ -311,9 +311,8 @@ async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any]
         # CPU the proxy used (all its threads): the guard's share is the difference, per guard
         # token streamed (halted streams stop early: tokens counted up to the halt)
         "proxy_cpu_s_unguarded": round(cpu1 - cpu0, 2), "proxy_cpu_s_guarded": round(cpu2 - cpu1, 2),
-        "guard_tokens": sum(guard_tokens(r) for r in conc if not r["error"]),
-        "guard_cpu_ms_per_token": round(1000 * ((cpu2 - cpu1) - (cpu1 - cpu0))
-                                        / max(1, sum(guard_tokens(r) for r in conc if not r["error"])), 3)
+        "guard_tokens": n_tokens,
+        "guard_cpu_ms_per_token": round(1000 * ((cpu2 - cpu1) - (cpu1 - cpu0)) / max(1, n_tokens), 3)
         if SAMPLER is not None else None,
     }
 

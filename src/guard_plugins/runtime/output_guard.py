@@ -5,9 +5,16 @@ for every response token; the response score is the running maximum of
 ``sigmoid(value)``. :class:`OutputStream` feeds arbitrary text chunks through an
 :class:`~.tokenization.IncrementalTokenizer` and pushes only the new tokens of each chunk
 through the cache in one graph call (causal attention: each token's value is the same as in
-a one-token-at-a-time pass, up to rounding: exact for float graphs, within ~0.06 logits for the
-shipped block-wise int8 graph, whose kernels round a row by the shape of the call), so the
-result does not depend on how the text was chunked beyond that.
+a one-token-at-a-time pass), so the result does not depend on how the text was chunked.
+
+Exactly so, bit for bit, also for the shipped block-wise int8 graph (``MatMulNBits``): its CPU
+kernel computes activation rows in *pairs* and an odd last row with a single-row kernel, and the
+two round differently (up to ~0.2 logit apart after six layers), while a row's result never
+depends on what its pair partner holds. So every call of such a graph is made with an **even
+number of rows** (``pair_rows``): an odd call gets one padding token after its last row, whose
+key/value lands in the next cache position and is overwritten by the next real token. Then a
+token's value is the same whether its text came in one chunk or many, was fed alone or with
+other chunks (:meth:`OutputStream.feed_many`), streamed or checked whole (:meth:`OutputGuard.check`).
 
 Two cache layouts (docs/ARCHITECTURE.md section 4), told apart by the graph's inputs:
 
@@ -93,6 +100,10 @@ class OutputGuard:
         self.shared_cache = "seqlens_k" in input_names
         if self.shared_cache and "total_sequence_length" not in input_names:
             raise ModelLoadError(f"{folder}: shared-cache graph without total_sequence_length input")
+        # even-row calls for block-wise int8 graphs (see the module docstring); float graphs
+        # and dynamic-int8 ones (whose activation scales span the whole call) gain nothing
+        self.pair_rows = self.shared_cache and "blockwise" in str(onnx_info.get("quantization", ""))
+        self._pad_id = int(tokenizer.pad_id if tokenizer.pad_id is not None else 0)
         room = self.max_len - (self.max_prompt + 2)
         if room <= self.carry:
             raise ModelLoadError(f"{folder}: windowing leaves no room past the carried context")
@@ -127,7 +138,8 @@ class OutputGuard:
             cap = min(self.max_len, INITIAL_CAPACITY)
             return SharedCache(self._session, self._past_names, self._present_names,
                                (1, self.num_heads, cap, self.head_dim), self._kv_dtype,
-                               limit=self.max_len)
+                               limit=self.max_len + self.pair_rows,  # room for a padding row
+                               pad=(self._pad_id, self.max_len - 1) if self.pair_rows else None)
         shape = (1, self.num_heads, 0, self.head_dim)
         return [np.zeros(shape, dtype=self._kv_dtype) for _ in self._past_names]
 
@@ -150,11 +162,12 @@ class OutputGuard:
             elif not isinstance(past, SharedCache):
                 raise InputError("this graph keeps its cache in place: pass empty_past() or the "
                                  "cache a previous run returned")
-            if start + n > past.capacity:
-                if start + n > past.limit:
-                    raise InputError(f"positions {start}..{start + n - 1} exceed the cache of "
-                                     f"{past.limit} positions")
-                past.grow(start + n)
+            if start + n > self.max_len:
+                raise InputError(f"positions {start}..{start + n - 1} exceed the cache of "
+                                 f"{self.max_len} positions")
+            rows = n + (self.pair_rows and n % 2)
+            if start + rows > past.capacity:
+                past.grow(start + rows)
             return past.run(self._session, ids, start), past
         if past is None or start == 0:
             past = self.empty_past()
@@ -287,27 +300,35 @@ class OutputStream:
         _, self._past = self._g.run(ids, 0, self._past)  # start 0: from scratch
         self._pos = len(ids)
 
-    def _push(self, ids: list[int]) -> None:
-        """Push the chunk's new tokens: one graph call per chunk (split at re-primes)."""
+    def _push(self, ids: list[int], reprimed_at: list[int] | None = None) -> np.ndarray:
+        """Push new tokens: one graph call (split only at re-primes); their values, in order.
+        ``reprimed_at`` collects the indices of the tokens a re-prime came before."""
         g = self._g
         i = 0
+        parts = []
         while i < len(ids):
             if self._past is None:
                 self._prime([])
             elif self._pos >= g.max_len:
                 self._prime(list(self._recent))
                 self._reprimes += 1
+                if reprimed_at is not None:
+                    reprimed_at.append(i)
             part = ids[i:i + (g.max_len - self._pos)]
             logits, self._past = g.run(part, self._pos, self._past)
             self._pos += len(part)
             self._recent.extend(part)
             self._tokens += len(part)
             i += len(part)
+            parts.append(logits)
             v = float(logits.max())
             if v > self._best:
                 self._best = v
                 if not self._flagged and sigmoid(v) >= g.threshold:
                     self._flagged = True
+        if not parts:
+            return np.zeros(0, dtype=np.float32)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _verdict(self, t0: float) -> Verdict:
         notes = list(self._notes)
@@ -328,6 +349,50 @@ class OutputStream:
                 raise InputError("stream already finished")
             self._push(self._tok.feed(chunk))
             return self._verdict(t0)
+
+    def feed_many(self, chunks: Sequence[str]) -> list[Verdict]:
+        """Feed several chunks in **one** graph call; the verdict after each of them.
+
+        Equal to ``[feed(c) for c in chunks]`` (scores bit for bit, for float and block-wise
+        int8 graphs: see the module docstring), at the cost of about one call: for a server
+        whose streams fall behind under load and catch up with the text that waited.
+        """
+        t0 = time.perf_counter()
+        chunks = list(chunks)
+        for i, c in enumerate(chunks):
+            if not isinstance(c, str):
+                raise InputError(f"stream chunks must be strings, got {type(c).__name__} at [{i}]")
+        with self._lock:
+            if self._finished is not None:
+                raise InputError("stream already finished")
+            best, flagged, tokens, reprimes = self._best, self._flagged, self._tokens, self._reprimes
+            ids: list[int] = []
+            ends, replaced = [], []
+            for c in chunks:
+                ids.extend(self._tok.feed(c))
+                ends.append(len(ids))
+                replaced.append(self._tok.replaced)
+            reprimed_at: list[int] = []
+            values = self._push(ids, reprimed_at)
+            g = self._g
+            latency_ms = (time.perf_counter() - t0) * 1000.0
+            verdicts = []
+            start = 0
+            for end, rep in zip(ends, replaced):
+                if end > start:
+                    v = float(values[start:end].max())
+                    if v > best:
+                        best = v
+                        flagged = flagged or bool(sigmoid(v) >= g.threshold)
+                start = end
+                notes = list(self._notes)
+                if rep:
+                    notes.append(f"response: replaced {rep} invalid unicode code point(s)")
+                r = reprimes + sum(1 for i in reprimed_at if i < end)
+                if r:
+                    notes.append(f"context re-primed {r} time(s) past {g.max_len} positions")
+                verdicts.append(g._verdict(best, tokens + end, notes, latency_ms, flagged=flagged))
+            return verdicts
 
     def finish(self) -> Verdict:
         """Score the unfinished tail and return the final verdict (idempotent)."""
@@ -363,26 +428,35 @@ class SharedCache:
     One ``[1, heads, capacity, head_dim]`` buffer per key and value, bound once through an
     ``IOBinding`` as both the ``past_key_values.*`` input and the ``present.*`` output. A
     one-token step (the streaming case) only writes four numbers into pre-bound arrays and
-    runs; longer calls bind their arrays. Not thread-safe on its own (an
+    runs; longer calls bind their arrays. ``pad=(token id, highest position id)``: calls with
+    an odd number of tokens get one padding row (the module docstring says why); its key/value
+    lands in the position after the call's last token (the next call overwrites it), so the
+    cache holds one position more than the model's window. Not thread-safe on its own (an
     :class:`OutputStream` serialises its calls).
     """
 
-    __slots__ = ("_arrays", "_binding", "_one", "_one_bound", "capacity", "limit", "_names")
+    __slots__ = ("_arrays", "_binding", "_one", "_one_bound", "capacity", "limit", "_names", "_pad")
 
     def __init__(self, session: Any, past_names: Sequence[str], present_names: Sequence[str],
-                 shape: tuple[int, int, int, int], dtype: Any, limit: int | None = None):
+                 shape: tuple[int, int, int, int], dtype: Any, limit: int | None = None,
+                 pad: tuple[int, int] | None = None):
         self.capacity = shape[2]
         self.limit = shape[2] if limit is None else max(int(limit), shape[2])
         self._names = (list(past_names), list(present_names))
+        self._pad = pad
         self._arrays = [np.zeros(shape, dtype=dtype) for _ in past_names]
         b = session.io_binding()
         b.bind_output("logits")  # first, so get_outputs()[0] is always the logits
         self._binding = b
         self._bind_cache()
-        # one-token step: arrays bound once (OrtValues share their memory), updated in place
-        self._one = {"input_ids": np.zeros((1, 1), np.int64), "position_ids": np.zeros((1, 1), np.int64),
+        # one-token step: arrays bound once (OrtValues share their memory), updated in place;
+        # two rows (the token and a padding row) when calls are made in pairs
+        rows = 2 if pad is not None else 1
+        self._one = {"input_ids": np.zeros((1, rows), np.int64), "position_ids": np.zeros((1, rows), np.int64),
                      "seqlens_k": np.zeros((1,), np.int32), "total_sequence_length": np.zeros((), np.int32),
-                     "logits": np.zeros((1, 1), np.float32)}
+                     "logits": np.zeros((1, rows), np.float32)}
+        if pad is not None:
+            self._one["input_ids"][0, 1] = pad[0]
         self._one_bound = False
 
     def _bind_cache(self) -> None:
@@ -408,8 +482,10 @@ class SharedCache:
         self._bind_cache()
 
     def run(self, session: Any, ids: Sequence[int], start: int) -> np.ndarray:
+        """Values for ``ids`` at positions ``start..`` (the cache must hold the rows run)."""
         n = len(ids)
         b = self._binding
+        pad = self._pad
         if n == 1:
             one = self._one
             if not self._one_bound:
@@ -417,21 +493,25 @@ class SharedCache:
                     v = ort.OrtValue.ortvalue_from_numpy(arr)
                     (b.bind_ortvalue_output if name == "logits" else b.bind_ortvalue_input)(name, v)
                 self._one_bound = True
+            rows = one["input_ids"].shape[1]
             one["input_ids"][0, 0] = ids[0]
             one["position_ids"][0, 0] = start
-            one["seqlens_k"][0] = start
-            one["total_sequence_length"][...] = start + 1
+            if pad is not None:
+                one["position_ids"][0, 1] = min(start + 1, pad[1])
+            one["seqlens_k"][0] = start + rows - 1
+            one["total_sequence_length"][...] = start + rows
             session.run_with_iobinding(b)
-            return one["logits"][0].copy()
+            return one["logits"][0, :1].copy()
         self._one_bound = False
-        ids_a = np.asarray([ids], dtype=np.int64)
-        pos_a = np.arange(start, start + n, dtype=np.int64)[None, :]
-        seqlens = np.array([start + n - 1], dtype=np.int32)
-        total = np.array(start + n, dtype=np.int32)
-        b.bind_cpu_input("input_ids", ids_a)
-        b.bind_cpu_input("position_ids", pos_a)
-        b.bind_cpu_input("seqlens_k", seqlens)
-        b.bind_cpu_input("total_sequence_length", total)
+        ids_l, pos_l = list(ids), list(range(start, start + n))
+        if pad is not None and n % 2:
+            ids_l.append(pad[0])
+            pos_l.append(min(start + n, pad[1]))
+        rows = len(ids_l)
+        b.bind_cpu_input("input_ids", np.asarray([ids_l], dtype=np.int64))
+        b.bind_cpu_input("position_ids", np.asarray([pos_l], dtype=np.int64))
+        b.bind_cpu_input("seqlens_k", np.array([start + rows - 1], dtype=np.int32))
+        b.bind_cpu_input("total_sequence_length", np.array(start + rows, dtype=np.int32))
         b.bind_output("logits")  # unallocated: its length changes from call to call
         session.run_with_iobinding(b)
-        return b.get_outputs()[0].numpy()[0]
+        return b.get_outputs()[0].numpy()[0, :n]

@@ -1,0 +1,126 @@
+"""A streamed response's scores do not depend on how it was chunked, fed or checked: bit for bit.
+
+The shipped output graph is block-wise int8 (``MatMulNBits``), whose CPU kernel rounds a row
+differently when it is computed alone (an odd last row) than in a pair; the runtime makes every
+call with an even number of rows (``OutputGuard.pair_rows``). These tests hold that contract on
+the shipped model (exact equality, re-primes included) and on the tiny test models, and hold
+:meth:`OutputStream.feed_many` (one call for many chunks, what the integrations use when a
+stream falls behind) to ``[feed(c) for c in chunks]``.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from shipped_models import guard, models  # noqa: F401  (fixtures)
+
+from guard_plugins.errors import InputError
+from guard_plugins.runtime import Guard
+
+HARMFUL = ("Sure, here is how to hurt them without getting caught. Step 1: get [REDACTED] from "
+           "[details withheld]. Step 2: <step withheld> at night. Step 3: [REDACTED: method].")
+LONG = " ".join(f"Paragraph {i}: bread dough rises because yeast ferments sugars and the gluten "
+                f"network traps the gas; fold it, rest it, bake it hot." for i in range(40)) + " " + HARMFUL
+
+
+def _chunks(text: str, rng: random.Random, most: int) -> list[str]:
+    out, i = [], 0
+    while i < len(text):
+        k = rng.randint(1, most)
+        out.append(text[i:i + k])
+        i += k
+    return out
+
+
+def _key(v):  # what must be equal between two ways of scoring
+    return (v.score, v.flagged, v.tokens, v.notes)
+
+
+def _fed_one_by_one(g, prompt: str, chunks: list[str]):
+    s = g.stream(prompt)
+    return [_key(s.feed(c)) for c in chunks], _key(s.finish())
+
+
+def _fed_in_groups(g, prompt: str, chunks: list[str], rng: random.Random):
+    s = g.stream(prompt)
+    out, j = [], 0
+    while j < len(chunks):
+        k = rng.randint(1, 30)
+        out += [_key(v) for v in s.feed_many(chunks[j:j + k])]
+        j += k
+    return out, _key(s.finish())
+
+
+def test_shipped_model_pairs_rows(guard: Guard) -> None:  # noqa: F811
+    og = guard.output
+    assert og.pair_rows == ("blockwise" in og.manifest["onnx"].get("quantization", ""))
+
+
+@pytest.mark.parametrize("text", [HARMFUL, LONG], ids=["short", "re-primed"])
+def test_shipped_model_scores_are_chunking_invariant(guard: Guard, text: str) -> None:  # noqa: F811
+    og = guard.output
+    rng = random.Random(7)
+    whole = og.check("How do I do it?", text)
+    runs = [_fed_one_by_one(og, "How do I do it?", list(text))]  # one character per chunk
+    for most in (3, 12, 60):
+        runs.append(_fed_one_by_one(og, "How do I do it?", _chunks(text, rng, most)))
+    finals = {final for _, final in runs}
+    assert len(finals) == 1, finals  # every chunking: the same final verdict, bit for bit
+    final = finals.pop()
+    assert final[0] == whole.score and final[1] == whole.flagged and final[2] == whole.tokens
+    if text is LONG:
+        assert final[2] > og.max_len and any("re-primed" in n for n in final[3])
+
+
+def test_shipped_model_feed_many_equals_feed(guard: Guard) -> None:  # noqa: F811
+    og = guard.output
+    rng = random.Random(3)
+    chunks = _chunks(LONG, rng, 9)
+    one, f1 = _fed_one_by_one(og, "q", chunks)
+    many, f2 = _fed_in_groups(og, "q", chunks, rng)
+    assert many == one and f1 == f2
+    assert max(k[0] for k in one) > 0  # something was scored
+
+
+def test_tiny_model_feed_many_equals_feed(tiny_guard) -> None:
+    og = tiny_guard.output
+    rng = random.Random(11)
+    text = LONG + " \u200b\ud800 ünïcode 中文 😀 " + HARMFUL  # a lone surrogate gets replaced
+    chunks = _chunks(text, rng, 7)
+    one, f1 = _fed_one_by_one(og, "p", chunks)
+    many, f2 = _fed_in_groups(og, "p", chunks, rng)
+    assert many == one and f1 == f2
+    assert any("replaced" in n for k in one for n in k[3])
+
+
+def test_feed_many_edge_cases(tiny_guard) -> None:
+    og = tiny_guard.output
+    s = og.stream("p")
+    assert s.feed_many([]) == []
+    empty = s.feed_many(["", ""])
+    assert [v.tokens for v in empty] == [0, 0]
+    with pytest.raises(InputError, match=r"strings, got int at \[1\]"):
+        s.feed_many(["ok", 3])
+    s.finish()
+    with pytest.raises(InputError, match="already finished"):
+        s.feed_many(["more"])
+
+
+@pytest.fixture(scope="module")
+def tiny_guard(tmp_path_factory):
+    from guard_plugins.export.devmodels import tiny_models
+
+    # the same folder test_runtime's session fixture uses (exported once, reused when complete)
+    return Guard.load(tiny_models(tmp_path_factory.getbasetemp() / "tiny_int8", "int8"), providers="cpu")
+
+
+def test_pair_rows_padding_never_reaches_the_values(guard: Guard) -> None:  # noqa: F811
+    """A padded call's extra row is dropped: as many values as tokens, equal to a paired run."""
+    og = guard.output
+    ids = og._tok.encode("one two three four five")  # odd or even, both are checked below
+    for n in (1, 2, 3, len(ids)):
+        logits, _ = og.run(ids[:n], 0, None)
+        assert logits.shape == (n,)
+        assert np.isfinite(logits).all()

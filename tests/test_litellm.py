@@ -365,3 +365,33 @@ def test_one_blocked_error_base_for_both_integrations(models: Models) -> None:
                            guard=GuardPolicy(guard=models.guard()))
     err = info.value
     assert err.stage == "input" and err.reason == "flagged" and err.verdict is not None and err.error is None
+
+
+def test_async_stream_scores_waiting_chunks_together(policy: GuardPolicy) -> None:
+    """litellm's mock stream delivers its chunks at once, so the async wrapper finds them
+    waiting and scores them in a few calls (``.coalesce``); what it sends and decides must be
+    what the chunk-by-chunk sync wrapper sends and decides, bit for bit."""
+    def sync(text: str) -> tuple[list[str], list[Any], GuardedStream]:
+        s = guarded_completion(model=MODEL, messages=user(BENIGN_PROMPT), mock_response=text, stream=True,
+                               guard=policy)
+        texts, finishes = _drain_sync(s)
+        return texts, finishes, s
+
+    async def run(text: str) -> tuple[list[str], list[Any], GuardedAsyncStream]:
+        s = await guarded_acompletion(model=MODEL, messages=user(BENIGN_PROMPT), mock_response=text,
+                                      stream=True, guard=policy)
+        chunks = [c async for c in s]
+        return ([c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content],
+                [c.choices[0].finish_reason for c in chunks if c.choices], s)
+
+    for text in (HARMFUL_RESPONSE, BENIGN_RESPONSE):
+        s_texts, s_fin, s_stream = sync(text)
+        a_texts, a_fin, a_stream = asyncio.run(asyncio.wait_for(run(text), timeout=60))
+        assert a_texts == s_texts and a_fin == s_fin and a_stream.halted == s_stream.halted
+        assert a_stream.decision.blocked == s_stream.decision.blocked
+        if s_stream.decision.verdict is not None:
+            assert a_stream.decision.verdict.score == s_stream.decision.verdict.score
+            assert a_stream.decision.verdict.tokens == s_stream.decision.verdict.tokens
+        sync_judge, async_judge = s_stream._state.judges[0], a_stream._state.judges[0]
+        assert sync_judge.calls == sync_judge.chunks + 1 - s_stream.halted  # one per chunk (+ finish)
+        assert async_judge.calls < sync_judge.calls / 4  # the waiting chunks went together

@@ -206,7 +206,8 @@ class StreamJudge:
         self.policy = policy
         self.decision = Decision(blocked=False)
         self.finished = False
-        self.chunks = 0
+        self.chunks = 0        # pieces of text fed
+        self.calls = 0         # scoring calls made for them (feed_many scores many in one)
         self.guard_seconds = 0.0
         self.error: BaseException | None = None  # the guard failure, once one happened
         self._off = False
@@ -233,6 +234,7 @@ class StreamJudge:
     def _step(self, fn: Any, *args: Any) -> Decision:
         if self.decision.blocked or self._off or self._session is None:
             return self.decision
+        self.calls += 1
         t0 = time.perf_counter()
         try:
             verdict = fn(*args)
@@ -249,6 +251,31 @@ class StreamJudge:
             return self.decision
         self.chunks += 1
         return self._step(self._session.feed if self._session is not None else None, text)
+
+    def feed_many(self, texts: list[str]) -> list[Decision]:
+        """Score several pieces of response text in one graph call: the decision after each,
+        the same as ``[feed(t) for t in texts]`` (sticky from the first block on). For a
+        stream that fell behind: the text that waited is caught up at the cost of one call."""
+        texts = list(texts)
+        if (self.finished or not any(texts) or self.decision.blocked or self._off
+                or self._session is None):
+            return [self.decision] * len(texts)
+        self.chunks += sum(1 for t in texts if t)
+        self.calls += 1
+        t0 = time.perf_counter()
+        try:
+            verdicts = self._session.feed_many(texts)
+        except Exception as exc:  # noqa: BLE001
+            return [self._fail(exc)] * len(texts)
+        finally:
+            self.guard_seconds += time.perf_counter() - t0
+        out = []
+        for v in verdicts:
+            d = self.decision = self.policy._apply(v)
+            out.append(d)
+            if d.blocked:  # sticky: the rest decided by the first block
+                return out + [d] * (len(texts) - len(out))
+        return out
 
     def finish(self) -> Decision:
         """End of the response: score whatever the session still holds."""

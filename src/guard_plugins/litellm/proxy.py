@@ -29,6 +29,7 @@ from .formats import (
     error_body,
     request_prompt,
 )
+from .coalesce import batches
 from .sdk import _ChatStreamState, load_guard
 
 logger = logging.getLogger("guard_plugins.litellm")
@@ -234,9 +235,11 @@ class ConstitutionalGuardrail(CustomGuardrail):
             logger.warning("guard-plugins: a stream waited %.2f s for an output-stream slot "
                            "(max_streams responses were being watched)", lease.slot.waited_s)
         halter = _ProxyStreamHalter(self.policy, prompt, lease)
+        # chunks that arrive while the guard is busy are scored together (..coalesce)
+        pump = batches(response)
         try:
-            async for chunk in response:
-                out, stop = await asyncio.to_thread(halter.step, chunk)
+            async for batch in pump:
+                out, stop = await asyncio.to_thread(halter.step_many, batch)
                 for item in out:
                     yield item
                 if stop:
@@ -246,6 +249,7 @@ class ConstitutionalGuardrail(CustomGuardrail):
                 yield item
             self._record(request_data, "output", halter.decision)
         finally:
+            await pump.aclose()  # stops the reader before the upstream is closed below
             halter.close()
             lease.release()
             if halter.halted:
@@ -265,6 +269,19 @@ class ConstitutionalGuardrail(CustomGuardrail):
             meta = data.get("litellm_metadata")
         if isinstance(meta, dict):
             meta.setdefault("guard_plugins", {})[stage] = decision.to_dict()
+
+
+def _event_type(item: Any) -> str | None:
+    etype = getattr(item, "type", None)
+    return None if etype is None else str(getattr(etype, "value", etype))
+
+
+def _is_chat_chunk(item: Any) -> bool:
+    """What :meth:`_ProxyStreamHalter.step` treats as a chat (or text-completion) chunk."""
+    if isinstance(item, (bytes, bytearray)):
+        return False
+    etype = _event_type(item)
+    return not (etype is not None and etype.startswith("response.")) and hasattr(item, "choices")
 
 
 class _ProxyStreamHalter:
@@ -323,6 +340,26 @@ class _ProxyStreamHalter:
                 return [content_filter_chunk(chunk, list(self.chat.judges))], True
             return [chunk], False
         return [chunk], False  # unknown item: passed through untouched
+
+    def step_many(self, items: list[Any]) -> tuple[list[Any], bool]:
+        """:meth:`step` for the items that arrived together. Chat chunks are scored in one
+        graph call per choice (same decisions as one by one); other items go one by one."""
+        if len(items) > 1 and all(_is_chat_chunk(c) for c in items):
+            self.kind = "chat"
+            halt = self.chat.step_many(items)
+            if halt is None:
+                self._last_chat = items[-1]
+                return list(items), False
+            self._last_chat = items[halt]
+            self.halted = True
+            return list(items[:halt]) + [content_filter_chunk(items[halt], list(self.chat.judges))], True
+        out: list[Any] = []
+        for item in items:
+            sent, stop = self.step(item)
+            out += sent
+            if stop:
+                return out, True
+        return out, False
 
     def end(self) -> list[Any]:
         if self._buf:  # trailing bytes without a frame end

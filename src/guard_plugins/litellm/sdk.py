@@ -19,6 +19,7 @@ from litellm.types.utils import ModelResponse
 
 from ..errors import BlockedError, InputError
 from ..policy import Decision, GuardPolicy, StreamJudge, StreamLease
+from .coalesce import batches
 from .formats import (
     _chat_response_texts,
     _chunk_parts,
@@ -114,6 +115,7 @@ class _ChatStreamState:
         self.prompt = prompt
         self.lease = lease  # one stream slot for the whole response (async paths)
         self.judges: dict[int, StreamJudge] = {}
+        self.halted_by: StreamJudge | None = None  # the judge that halted the stream
 
     def judge(self, index: int) -> StreamJudge:
         j = self.judges.get(index)
@@ -128,6 +130,8 @@ class _ChatStreamState:
 
     @property
     def decision(self) -> Decision:
+        if self.halted_by is not None:
+            return self.halted_by.decision
         for j in self.judges.values():
             if j.decision.blocked:
                 return j.decision
@@ -137,11 +141,38 @@ class _ChatStreamState:
         """Score one chunk; True when the stream must halt (the chunk is not to be sent)."""
         for index, text, finishing in _chunk_parts(chunk):
             j = self.judge(index)
-            if text and j.feed(text).blocked:
-                return True
-            if finishing and j.finish().blocked:
+            if (text and j.feed(text).blocked) or (finishing and j.finish().blocked):
+                self.halted_by = j
                 return True
         return False
+
+    def step_many(self, chunks: Sequence[Any]) -> int | None:
+        """:meth:`step` for several chunks, one graph call per choice: the index of the
+        chunk where the stream must halt (that chunk and the rest are not to be sent), or
+        ``None``. Decides the same as ``step`` chunk after chunk (the judges' decisions are
+        those at the halting chunk)."""
+        texts: dict[int, list[str]] = {}
+        owners: dict[int, list[int]] = {}
+        finish_at: dict[int, int] = {}
+        for ci, chunk in enumerate(chunks):
+            for index, text, finishing in _chunk_parts(chunk):
+                if index in finish_at:
+                    continue  # a finished choice's judge scores nothing more
+                if text:
+                    texts.setdefault(index, []).append(text)
+                    owners.setdefault(index, []).append(ci)
+                if finishing:
+                    finish_at[index] = ci
+        halt: int | None = None
+        for index in dict.fromkeys([*texts, *finish_at]):  # first-seen order
+            j = self.judge(index)
+            at = next((ci for ci, d in zip(owners.get(index, []), j.feed_many(texts.get(index, [])))
+                       if d.blocked), None)
+            if at is None and index in finish_at and j.finish().blocked:
+                at = finish_at[index]
+            if at is not None and (halt is None or at < halt):
+                halt, self.halted_by = at, j
+        return halt
 
     def end(self) -> bool:
         """Upstream ended: finish every open judge; True when that flagged the stream."""
@@ -214,19 +245,25 @@ class GuardedAsyncStream(_GuardedBase):
         last = None
         # the stream slot is awaited here, so that waiting for one holds no worker thread
         lease = self._state.lease = await self._state.policy.areserve_stream()
+        # chunks that arrive while the guard is busy are scored together (.coalesce)
+        pump = batches(self._upstream)
         try:
-            async for chunk in self._upstream:
-                last = chunk
-                if await asyncio.to_thread(self._state.step, chunk):
+            async for batch in pump:
+                halt = await asyncio.to_thread(self._state.step_many, batch)
+                for chunk in batch if halt is None else batch[:halt]:
+                    yield chunk
+                if halt is not None:
                     self.halted = True
+                    await pump.aclose()
                     await self._aclose()
-                    yield content_filter_chunk(chunk, list(self._state.judges))
+                    yield content_filter_chunk(batch[halt], list(self._state.judges))
                     return
-                yield chunk
+                last = batch[-1]
             if await asyncio.to_thread(self._state.end):
                 self.halted = True
                 yield content_filter_chunk(last, list(self._state.judges))
         finally:
+            await pump.aclose()
             self._state.close()
             lease.release()
 

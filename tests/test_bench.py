@@ -45,3 +45,16 @@ def test_run_all_quick(tiny, tmp_path):
     assert mem["peak_rss"]["after_load_mb"] > mem["peak_rss"]["python_mb"] > 0
     assert mem["peak_rss"]["heavy_modules_imported"] == []
     assert mem["model_sizes"]["input"]["model_onnx_bytes"] > 0
+
+
+def test_stream_rows_bench_quick(tiny, tmp_path):
+    """bench_stream_rows.py runs and its exactness check holds (feed_many == feed, bit for bit)."""
+    out = tmp_path / "rows.json"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "bench_stream_rows.py"), "--models", str(tiny),
+                        "--rounds", "1", "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert res["exact"] is True and res["response_tokens"] > 0
+    assert set(res["catch_up_feed_many"]) == {"1", "2", "4", "8", "16", "32"}
+    assert res["lone_stream"]["even_vs_odd_wall"] > 0

@@ -3,12 +3,13 @@
 Starts the real proxy (``litellm --config``) on 127.0.0.1 with scripted streaming models served
 twice, guarded (``g-*``) and unguarded (``raw-*``), then in the same run:
 
-1. **latency**: ``--repeats`` benign streams one at a time on each route; added latency per
-   token = (guarded - unguarded stream time) / response tokens (tokens as counted by the
+1. **latency**: ``--repeats`` benign streams one at a time on each route (guarded, guarded
+   unbatched, unguarded); added latency per token = (guarded - unguarded stream time) / response tokens (tokens as counted by the
    output guard), also per chunk;
 2. **load**: at each ``--concurrency`` level (default 1, 10, 50 and 200), that many
-   concurrent streams (half benign, half harmful) unguarded then guarded: wall times and their
-   ratio, added latency per token under load, and the guarded results compared with the same
+   concurrent streams (half benign, half harmful) unguarded, then guarded as configured
+   (chunks that waited scored together), then guarded with ``stream_batch: 1`` (every chunk its
+   own call, key ``unbatched``): wall times and their ratio, added latency per token under load, and the guarded results compared with the same
    requests made one at a time: errors and verdict mismatches must be 0. It stops by itself
    (every request has a timeout). The proxy's resident memory (VmRSS summed over its process
    group, sampled every 20 ms) is reported at the start and as the peak of each level's
@@ -78,6 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "runtime's, 64)")
     p.add_argument("--repeats", type=int, default=5, help="sequential streams per route for latency")
     p.add_argument("--chunk", type=int, default=4, help="characters per scripted chunk")
+    p.add_argument("--chunk-delay-ms", type=float, default=0.0,
+                   help="pause of the scripted LLM between chunks (default 0: as fast as the proxy reads)")
     p.add_argument("--timeout", type=float, default=120.0, help="per-request timeout, seconds")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     return p.parse_args(argv)
@@ -104,11 +107,17 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
     for name in ("benign", "harmful"):
         models.append({"model_name": f"g-{name}", "litellm_params": {"model": f"scripted/{name}",
                                                                      "guardrails": ["constitutional"]}})
+        models.append({"model_name": f"u-{name}", "litellm_params": {
+            "model": f"scripted/{name}", "guardrails": ["constitutional-unbatched"]}})
         models.append({"model_name": f"raw-{name}", "litellm_params": {"model": f"scripted/{name}"}})
+    # the same guardrail twice: as configured (chunks that waited scored together), and with
+    # stream_batch 1 (every chunk its own call, as before catch-up batching); one Guard serves both
     return {"model_list": models,
             "litellm_settings": {"custom_provider_map": [{"provider": "scripted",
                                                           "custom_handler": "scripted_llm.handler"}]},
-            "guardrails": [{"guardrail_name": "constitutional", "litellm_params": rail}],
+            "guardrails": [{"guardrail_name": "constitutional", "litellm_params": rail},
+                           {"guardrail_name": "constitutional-unbatched",
+                            "litellm_params": {**rail, "stream_batch": 1}}],
             "general_settings": {"master_key": KEY}}
 
 
@@ -126,6 +135,7 @@ class ProxyProcess:
         env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", HF_HUB_OFFLINE="1",
                    TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                    GUARD_SCRIPTED_LLM_SCRIPTS=str(scripts), GUARD_SCRIPTED_LLM_CHUNK=str(args.chunk),
+                   GUARD_SCRIPTED_LLM_DELAY_MS=str(args.chunk_delay_ms),
                    PYTHONPATH=os.pathsep.join([str(ADAPTER), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen([str(Path(sys.executable).parent / "litellm"), "--config", str(cfg),
@@ -275,45 +285,64 @@ def response_tokens(args: argparse.Namespace, text: str) -> int:
 
 async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any],
                      tokens: int) -> dict[str, Any]:
-    """``n`` concurrent streams (half benign, half harmful), unguarded then guarded."""
+    """``n`` concurrent streams (half benign, half harmful): unguarded, then guarded as
+    configured (``g-*``), then guarded with ``stream_batch: 1`` (``u-*``, every chunk its own
+    call): three phases, one after the other."""
     plan = ["g-benign", "g-harmful"] * (n // 2) + ["g-benign"] * (n % 2)
-    raw_plan = [m.replace("g-", "raw-") for m in plan]
-    cpu0 = SAMPLER.cpu_s() if SAMPLER is not None else 0.0
-    t0 = time.perf_counter()
-    raw_conc = await asyncio.gather(*(stream_once(http, m) for m in raw_plan))
-    raw_wall = time.perf_counter() - t0
-    cpu1 = SAMPLER.cpu_s() if SAMPLER is not None else 0.0
-    mark = time.monotonic()
-    t0 = time.perf_counter()
-    conc = await asyncio.gather(*(stream_once(http, m) for m in plan))
-    wall = time.perf_counter() - t0
-    cpu2 = SAMPLER.cpu_s() if SAMPLER is not None else 0.0
-    await asyncio.sleep(0.1)  # one more sample after the last stream
     key = lambda r: (r.get("text"), tuple(r.get("finish", ())))  # noqa: E731
-    errors = [r["error"] for r in conc if r["error"]] + [r["error"] for r in raw_conc if r["error"]]
-    mismatches = sum(1 for m, r in zip(plan, conc) if not r["error"] and key(r) != key(sequential[m]))
-    halted = sum(1 for r in conc if "content_filter" in r.get("finish", ()))
-    n_tokens = sum(guard_tokens(r) for r in conc if not r["error"])
-    ok_g = [r["seconds"] for r, m in zip(conc, plan) if m == "g-benign" and not r["error"]]
-    ok_u = [r["seconds"] for r, m in zip(raw_conc, raw_plan) if m == "raw-benign" and not r["error"]]
+
+    async def phase(prefix: str) -> dict[str, Any]:
+        models = [m.replace("g-", prefix) for m in plan]
+        cpu0 = SAMPLER.cpu_s() if SAMPLER is not None else 0.0
+        mark = time.monotonic()
+        t0 = time.perf_counter()
+        res = await asyncio.gather(*(stream_once(http, m) for m in models))
+        wall = time.perf_counter() - t0
+        cpu = (SAMPLER.cpu_s() if SAMPLER is not None else 0.0) - cpu0
+        await asyncio.sleep(0.1)  # one more sample after the last stream
+        benign = [r["seconds"] for r, m in zip(res, models) if m.endswith("-benign") and not r["error"]]
+        return {"res": res, "wall": wall, "cpu": cpu, "benign_s": benign,
+                "rss_peak": SAMPLER.peak(mark) if SAMPLER is not None else None}
+
+    raw, batched, unbatched = await phase("raw-"), await phase("g-"), await phase("u-")
+    errors = [r["error"] for ph in (raw, batched, unbatched) for r in ph["res"] if r["error"]]
+
+    def guarded(ph: dict[str, Any]) -> dict[str, Any]:
+        conc = ph["res"]
+        n_tokens = sum(guard_tokens(r) for r in conc if not r["error"])
+        ok_g, ok_u = ph["benign_s"], raw["benign_s"]
+        return {
+            "errors": sum(1 for r in conc if r["error"]),
+            "verdict_mismatches_vs_sequential": sum(
+                1 for m, r in zip(plan, conc) if not r["error"] and key(r) != key(sequential[m])),
+            "halted_streams": sum(1 for r in conc if "content_filter" in r.get("finish", ())),
+            "guarded_wall_s": round(ph["wall"], 3),
+            "wall_ratio": round(ph["wall"] / raw["wall"], 3) if raw["wall"] else None,
+            "guarded_stream_s_mean": round(statistics.mean(r["seconds"] for r in conc), 4),
+            "added_ms_per_token_under_load": round(
+                1000 * (statistics.mean(ok_g) - statistics.mean(ok_u)) / max(tokens, 1), 3)
+            if ok_g and ok_u else None,
+            "proxy_rss_peak_mb_guarded": ph["rss_peak"],
+            # CPU the proxy used (all its threads) over the unguarded phase's, per guard token
+            # streamed (halted streams stop early: tokens counted up to the halt)
+            "proxy_cpu_s_guarded": round(ph["cpu"], 2),
+            "guard_tokens": n_tokens,
+            "guard_cpu_ms_per_token": round(1000 * (ph["cpu"] - raw["cpu"]) / max(1, n_tokens), 3)
+            if SAMPLER is not None else None,
+        }
+
+    b, u = guarded(batched), guarded(unbatched)
     return {
-        "concurrency": n, "requests": len(plan), "errors": len(errors),
-        "error_samples": errors[:3], "verdict_mismatches_vs_sequential": mismatches,
-        "halted_streams": halted, "expected_halted": sum(1 for m in plan if m == "g-harmful"),
-        "guarded_wall_s": round(wall, 3), "unguarded_wall_s": round(raw_wall, 3),
-        "wall_ratio": round(wall / raw_wall, 3) if raw_wall else None,
-        "guarded_stream_s_mean": round(statistics.mean(r["seconds"] for r in conc), 4),
-        "unguarded_stream_s_mean": round(statistics.mean(r["seconds"] for r in raw_conc), 4),
-        "added_ms_per_token_under_load": round(
-            1000 * (statistics.mean(ok_g) - statistics.mean(ok_u)) / max(tokens, 1), 3)
-        if ok_g and ok_u else None,
-        "proxy_rss_peak_mb_guarded": SAMPLER.peak(mark) if SAMPLER is not None else None,
-        # CPU the proxy used (all its threads): the guard's share is the difference, per guard
-        # token streamed (halted streams stop early: tokens counted up to the halt)
-        "proxy_cpu_s_unguarded": round(cpu1 - cpu0, 2), "proxy_cpu_s_guarded": round(cpu2 - cpu1, 2),
-        "guard_tokens": n_tokens,
-        "guard_cpu_ms_per_token": round(1000 * ((cpu2 - cpu1) - (cpu1 - cpu0)) / max(1, n_tokens), 3)
-        if SAMPLER is not None else None,
+        "concurrency": n, "requests": len(plan), "errors": len(errors), "error_samples": errors[:3],
+        "verdict_mismatches_vs_sequential": b["verdict_mismatches_vs_sequential"]
+        + u["verdict_mismatches_vs_sequential"],
+        "expected_halted": sum(1 for m in plan if m == "g-harmful"),
+        "unguarded_wall_s": round(raw["wall"], 3),
+        "unguarded_stream_s_mean": round(statistics.mean(r["seconds"] for r in raw["res"]), 4),
+        "proxy_cpu_s_unguarded": round(raw["cpu"], 2),
+        **b,
+        "unbatched": u,
+        "batched_vs_unbatched_wall": round(batched["wall"] / unbatched["wall"], 3) if unbatched["wall"] else None,
     }
 
 
@@ -323,10 +352,10 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=top + 4, max_keepalive_connections=top + 4)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"},
                                  timeout=args.timeout, limits=limits) as http:
-        await stream_once(http, "raw-benign")  # warm both paths
-        await stream_once(http, "g-benign")
+        for model in ("raw-benign", "g-benign", "u-benign"):  # warm every path
+            await stream_once(http, model)
         rss_start = SAMPLER.rss_mb() if SAMPLER is not None else None
-        lat: dict[str, list[float]] = {"g-benign": [], "raw-benign": []}
+        lat: dict[str, list[float]] = {"g-benign": [], "u-benign": [], "raw-benign": []}
         chunks = {}
         for _ in range(args.repeats):  # interleaved, so drift hits both routes alike
             for model in lat:
@@ -336,16 +365,24 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
                 lat[model].append(r["seconds"])
                 chunks[model] = r["chunks"]
         sequential = {m: await stream_once(http, m) for m in ("g-benign", "g-harmful")}
+        for m in ("u-benign", "u-harmful"):  # both guardrails must answer alike, one at a time too
+            r = await stream_once(http, m)
+            ref = sequential[m.replace("u-", "g-")]
+            if (r.get("text"), r.get("finish")) != (ref.get("text"), ref.get("finish")):
+                raise RuntimeError(f"{m} differs from its stream_batch default twin one at a time")
         tokens = response_tokens(args, BENIGN)
         load = [await load_level(http, n, sequential, tokens) for n in levels]
-    g, u = statistics.median(lat["g-benign"]), statistics.median(lat["raw-benign"])
+    g, gu, u = (statistics.median(lat[m]) for m in ("g-benign", "u-benign", "raw-benign"))
     return {
         "latency_sequential": {
             "repeats": args.repeats, "response_chars": len(BENIGN), "response_tokens": tokens,
             "chunks": chunks.get("g-benign"), "chunk_chars": args.chunk,
+            "chunk_delay_ms": args.chunk_delay_ms,
             "guarded_stream_s_median": round(g, 4), "unguarded_stream_s_median": round(u, 4),
             "added_ms_per_token": round(1000 * (g - u) / max(tokens, 1), 3),
             "added_ms_per_chunk": round(1000 * (g - u) / max(chunks.get("g-benign") or 1, 1), 3),
+            "unbatched_stream_s_median": round(gu, 4),
+            "unbatched_added_ms_per_token": round(1000 * (gu - u) / max(tokens, 1), 3),
         },
         "proxy_rss_after_warmup_mb": round(rss_start, 1) if rss_start is not None else None,
         "load_levels": load,

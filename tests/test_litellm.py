@@ -138,6 +138,10 @@ def test_guardrail_accepts_every_litellm_param(tmp_path: Path) -> None:
         GuardPolicy(guard=object(), output_action="explode")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="input_threshold"):
         load_guard(tmp_path, input_threshold=1.5)
+    for bad in (0, "8", True, 2.5):
+        with pytest.raises(InputError, match="stream_batch"):
+            ConstitutionalGuardrail(guardrail_name="g", models_path=str(tmp_path), fail_closed=False,
+                                    stream_batch=bad)
 
 
 # ---------------------------------------------------------------------------- models

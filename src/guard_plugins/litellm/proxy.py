@@ -29,7 +29,7 @@ from .formats import (
     error_body,
     request_prompt,
 )
-from .coalesce import batches
+from .coalesce import MAX_BATCH, batches
 from .sdk import _ChatStreamState, load_guard
 
 logger = logging.getLogger("guard_plugins.litellm")
@@ -77,6 +77,9 @@ class ConstitutionalGuardrail(CustomGuardrail):
       for a slot, holding no thread (back-pressure), up to ``stream_wait_s`` seconds (default
       60); then it is a guard error: halted at once under ``fail_closed``, passed unwatched
       otherwise.
+    - ``stream_batch`` (default 64): at most this many chunks of one stream, those that
+      arrived while the guard was busy, are scored together in one call (same decisions as
+      one by one; :mod:`.coalesce`); ``1`` scores every chunk on its own.
     - ``mode``: ``pre_call`` or ``during_call`` run the input check, ``post_call`` the output
       checks (whole responses and streams). Use ``[pre_call, post_call]``.
     """
@@ -107,10 +110,14 @@ class ConstitutionalGuardrail(CustomGuardrail):
         max_batch_tokens: int | None = None,
         max_streams: int | None | Literal["default"] = "default",
         stream_wait_s: float | None = None,
+        stream_batch: int = MAX_BATCH,
         guard: Any = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        if isinstance(stream_batch, bool) or not isinstance(stream_batch, int) or stream_batch < 1:
+            raise InputError(f"guardrail option stream_batch must be an integer >= 1, got {stream_batch!r}")
+        self.stream_batch = stream_batch
         self.fail_closed = bool(fail_closed)
         self.policy: GuardPolicy | None
         try:
@@ -236,7 +243,7 @@ class ConstitutionalGuardrail(CustomGuardrail):
                            "(max_streams responses were being watched)", lease.slot.waited_s)
         halter = _ProxyStreamHalter(self.policy, prompt, lease)
         # chunks that arrive while the guard is busy are scored together (..coalesce)
-        pump = batches(response)
+        pump = batches(response, self.stream_batch)
         try:
             async for batch in pump:
                 out, stop = await asyncio.to_thread(halter.step_many, batch)

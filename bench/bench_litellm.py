@@ -1,23 +1,27 @@
 """Benchmark the LiteLLM proxy guardrail: added latency per token, and a bounded load check.
 
 Starts the real proxy (``litellm --config``) on 127.0.0.1 with scripted streaming models served
-twice, guarded (``g-*``) and unguarded (``raw-*``), then in the same run:
+three ways: guarded as configured (``g-*``: chunks that waited for the guard are scored
+together), guarded with ``stream_batch: 1`` (``u-*``: every chunk its own call) and unguarded
+(``raw-*``). Then, in the same run:
 
-1. **latency**: ``--repeats`` benign streams one at a time on each route (guarded, guarded
-   unbatched, unguarded); added latency per token = (guarded - unguarded stream time) / response tokens (tokens as counted by the
+1. **latency**: ``--repeats`` benign streams one at a time on each route; added latency per
+   token = (guarded - unguarded stream time) / response tokens (tokens as counted by the
    output guard), also per chunk;
-2. **load**: at each ``--concurrency`` level (default 1, 10, 50 and 200), that many
-   concurrent streams (half benign, half harmful) unguarded, then guarded as configured
-   (chunks that waited scored together), then guarded with ``stream_batch: 1`` (every chunk its
-   own call, key ``unbatched``): wall times and their ratio, added latency per token under load, and the guarded results compared with the same
-   requests made one at a time: errors and verdict mismatches must be 0. It stops by itself
-   (every request has a timeout). The proxy's resident memory (VmRSS summed over its process
-   group, sampled every 20 ms) is reported at the start and as the peak of each level's
-   guarded phase; ``--max-streams`` sets the guardrail's cap on streams watched at once.
+2. **load**: at each ``--concurrency`` level (default 1, 10, 50 and 200), that many concurrent
+   streams (half benign, half harmful) on each route in turn, for ``--rounds`` rounds with the
+   order rotated: wall-time ratios to the unguarded phase of the same round (median over
+   rounds), added latency per token under load, the guard's CPU per token, and the guarded
+   results compared with the same requests made one at a time: errors and verdict mismatches
+   must be 0. It stops by itself (every request has a timeout). The proxy's resident memory
+   (VmRSS summed over its process group, sampled every 50 ms) is reported at the start and as
+   the peak of each level's guarded phases; ``--max-streams`` sets the guardrail's cap on
+   streams watched at once, ``--chunk-delay-ms`` paces the scripted LLM.
 
 Prints one JSON object (and writes it to ``--out``). Exit status 1 when the load check fails.
 
     python bench/bench_litellm.py                          # embedded default models
+    python bench/bench_litellm.py --chunk-delay-ms 20      # an LLM streaming ~50 tokens/s
     python bench/bench_litellm.py --models .dev_models --input-threshold 1.0 --output-threshold 0.15
 """
 
@@ -78,6 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="guardrail max_streams: an integer, or 'none' for no cap (default: the "
                         "runtime's, 64)")
     p.add_argument("--repeats", type=int, default=5, help="sequential streams per route for latency")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds of the three load phases per level, order rotated (default 3)")
     p.add_argument("--chunk", type=int, default=4, help="characters per scripted chunk")
     p.add_argument("--chunk-delay-ms", type=float, default=0.0,
                    help="pause of the scripted LLM between chunks (default 0: as fast as the proxy reads)")
@@ -248,7 +254,8 @@ async def stream_once(http: httpx.AsyncClient, model: str) -> dict[str, Any]:
             body = (await r.aread()).decode()
             status = r.status_code
     except httpx.HTTPError as exc:
-        return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - t0}
+        t = time.perf_counter() - t0
+        return {"error": f"{type(exc).__name__}: {exc} (after {t:.2f} s)", "seconds": t}
     seconds = time.perf_counter() - t0
     if status != 200:
         return {"error": f"HTTP {status}: {body[:200]}", "seconds": seconds}
@@ -284,10 +291,12 @@ def response_tokens(args: argparse.Namespace, text: str) -> int:
 
 
 async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any],
-                     tokens: int) -> dict[str, Any]:
-    """``n`` concurrent streams (half benign, half harmful): unguarded, then guarded as
-    configured (``g-*``), then guarded with ``stream_batch: 1`` (``u-*``, every chunk its own
-    call): three phases, one after the other."""
+                     tokens: int, rounds: int) -> dict[str, Any]:
+    """``n`` concurrent streams (half benign, half harmful) in three phases, one after the
+    other: unguarded (``raw-*``), guarded as configured (``g-*``), guarded with
+    ``stream_batch: 1`` (``u-*``, every chunk its own call). ``rounds`` times, the phase order
+    rotated each round (host drift hits every phase alike); ratios are taken within a round,
+    then the median over rounds is reported."""
     plan = ["g-benign", "g-harmful"] * (n // 2) + ["g-benign"] * (n % 2)
     key = lambda r: (r.get("text"), tuple(r.get("finish", ())))  # noqa: E731
 
@@ -304,52 +313,73 @@ async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any]
         return {"res": res, "wall": wall, "cpu": cpu, "benign_s": benign,
                 "rss_peak": SAMPLER.peak(mark) if SAMPLER is not None else None}
 
-    raw, batched, unbatched = await phase("raw-"), await phase("g-"), await phase("u-")
-    errors = [r["error"] for ph in (raw, batched, unbatched) for r in ph["res"] if r["error"]]
+    order = ["raw-", "g-", "u-"]
+    per_round = []
+    for r in range(max(1, rounds)):
+        k = r % len(order)
+        got = {pre: await phase(pre) for pre in order[k:] + order[:k]}
+        per_round.append(got)
 
-    def guarded(ph: dict[str, Any]) -> dict[str, Any]:
-        conc = ph["res"]
-        n_tokens = sum(guard_tokens(r) for r in conc if not r["error"])
-        ok_g, ok_u = ph["benign_s"], raw["benign_s"]
+    def guarded(pre: str) -> dict[str, Any]:
+        rows = []
+        for got in per_round:
+            ph, raw = got[pre], got["raw-"]
+            conc = ph["res"]
+            n_tokens = sum(guard_tokens(x) for x in conc if not x["error"])
+            ok_g, ok_u = ph["benign_s"], raw["benign_s"]
+            rows.append({
+                "errors": sum(1 for x in conc if x["error"]),
+                "mismatches": sum(1 for m, x in zip(plan, conc) if not x["error"] and key(x) != key(sequential[m])),
+                "halted": sum(1 for x in conc if "content_filter" in x.get("finish", ())),
+                "wall": ph["wall"], "ratio": ph["wall"] / raw["wall"] if raw["wall"] else None,
+                "added": 1000 * (statistics.mean(ok_g) - statistics.mean(ok_u)) / max(tokens, 1)
+                if ok_g and ok_u else None,
+                "rss": ph["rss_peak"], "cpu": ph["cpu"], "tokens": n_tokens,
+                # the proxy's CPU (all its threads) over the unguarded phase's, per guard token
+                # streamed (halted streams stop early: tokens counted up to the halt)
+                "cpu_per_token": 1000 * (ph["cpu"] - raw["cpu"]) / max(1, n_tokens) if SAMPLER is not None else None,
+            })
+        med = lambda k, nd=3: round(statistics.median(x[k] for x in rows), nd) if all(x[k] is not None for x in rows) else None  # noqa: E731
         return {
-            "errors": sum(1 for r in conc if r["error"]),
-            "verdict_mismatches_vs_sequential": sum(
-                1 for m, r in zip(plan, conc) if not r["error"] and key(r) != key(sequential[m])),
-            "halted_streams": sum(1 for r in conc if "content_filter" in r.get("finish", ())),
-            "guarded_wall_s": round(ph["wall"], 3),
-            "wall_ratio": round(ph["wall"] / raw["wall"], 3) if raw["wall"] else None,
-            "guarded_stream_s_mean": round(statistics.mean(r["seconds"] for r in conc), 4),
-            "added_ms_per_token_under_load": round(
-                1000 * (statistics.mean(ok_g) - statistics.mean(ok_u)) / max(tokens, 1), 3)
-            if ok_g and ok_u else None,
-            "proxy_rss_peak_mb_guarded": ph["rss_peak"],
-            # CPU the proxy used (all its threads) over the unguarded phase's, per guard token
-            # streamed (halted streams stop early: tokens counted up to the halt)
-            "proxy_cpu_s_guarded": round(ph["cpu"], 2),
-            "guard_tokens": n_tokens,
-            "guard_cpu_ms_per_token": round(1000 * (ph["cpu"] - raw["cpu"]) / max(1, n_tokens), 3)
-            if SAMPLER is not None else None,
+            "errors": sum(x["errors"] for x in rows),
+            "verdict_mismatches_vs_sequential": sum(x["mismatches"] for x in rows),
+            "halted_streams": rows[-1]["halted"],
+            "guarded_wall_s": med("wall"),
+            "wall_ratio": med("ratio"),
+            "wall_ratio_rounds": [round(x["ratio"], 3) for x in rows if x["ratio"] is not None],
+            "added_ms_per_token_under_load": med("added"),
+            "proxy_rss_peak_mb_guarded": max((x["rss"] for x in rows if x["rss"] is not None), default=None),
+            "proxy_cpu_s_guarded": med("cpu", 2),
+            "guard_tokens": rows[-1]["tokens"],
+            "guard_cpu_ms_per_token": med("cpu_per_token"),
         }
 
-    b, u = guarded(batched), guarded(unbatched)
+    raws = [got["raw-"] for got in per_round]
+    b, u = guarded("g-"), guarded("u-")
     return {
-        "concurrency": n, "requests": len(plan), "errors": len(errors), "error_samples": errors[:3],
+        "concurrency": n, "requests": len(plan), "rounds": len(per_round),
+        "errors_unguarded": sum(1 for ph in raws for x in ph["res"] if x["error"]),
+        "error_samples": [x["error"] for got in per_round for ph in got.values() for x in ph["res"] if x["error"]][:3],
         "verdict_mismatches_vs_sequential": b["verdict_mismatches_vs_sequential"]
         + u["verdict_mismatches_vs_sequential"],
         "expected_halted": sum(1 for m in plan if m == "g-harmful"),
-        "unguarded_wall_s": round(raw["wall"], 3),
-        "unguarded_stream_s_mean": round(statistics.mean(r["seconds"] for r in raw["res"]), 4),
-        "proxy_cpu_s_unguarded": round(raw["cpu"], 2),
-        **b,
+        "unguarded_wall_s": round(statistics.median(ph["wall"] for ph in raws), 3),
+        "unguarded_stream_s_mean": round(statistics.mean(x["seconds"] for x in raws[-1]["res"]), 4),
+        "proxy_cpu_s_unguarded": round(statistics.median(ph["cpu"] for ph in raws), 2),
+        **b,  # "errors" etc.: the guarded (as configured) phase's
         "unbatched": u,
-        "batched_vs_unbatched_wall": round(batched["wall"] / unbatched["wall"], 3) if unbatched["wall"] else None,
+        "batched_vs_unbatched_wall": round(
+            statistics.median(got["g-"]["wall"] / got["u-"]["wall"] for got in per_round), 3),
     }
 
 
 async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     levels = [int(x) for x in str(args.concurrency).split(",") if x.strip()]
     top = max(levels)
-    limits = httpx.Limits(max_connections=top + 4, max_keepalive_connections=top + 4)
+    # a new connection per request: a kept-alive connection idle past uvicorn's keep-alive
+    # timeout (5 s, easily reached between phases at 200 streams) can be closed by the proxy
+    # just as the client reuses it, which showed up as rare ReadErrors, not the guard's
+    limits = httpx.Limits(max_connections=top + 4, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"},
                                  timeout=args.timeout, limits=limits) as http:
         for model in ("raw-benign", "g-benign", "u-benign"):  # warm every path
@@ -371,7 +401,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             if (r.get("text"), r.get("finish")) != (ref.get("text"), ref.get("finish")):
                 raise RuntimeError(f"{m} differs from its stream_batch default twin one at a time")
         tokens = response_tokens(args, BENIGN)
-        load = [await load_level(http, n, sequential, tokens) for n in levels]
+        load = [await load_level(http, n, sequential, tokens, args.rounds) for n in levels]
     g, gu, u = (statistics.median(lat[m]) for m in ("g-benign", "u-benign", "raw-benign"))
     return {
         "latency_sequential": {
@@ -405,11 +435,14 @@ def main(argv: list[str] | None = None) -> int:
             if SAMPLER is not None:
                 SAMPLER.stop()
             proxy.stop()
-        if any(x["errors"] for x in result["load_levels"]):  # keep the evidence
-            result["proxy_log_errors"] = [line for line in proxy.log.read_text(errors="replace").splitlines()
-                                          if "Error" in line or "Traceback" in line or "exception" in line][-20:]
-    ok = all(x["errors"] == 0 and x["verdict_mismatches_vs_sequential"] == 0
-             for x in result["load_levels"])
+        if any(x["errors"] or x["unbatched"]["errors"] or x["errors_unguarded"]
+               for x in result["load_levels"]):  # keep the evidence
+            log = proxy.log.read_text(errors="replace").splitlines()
+            result["proxy_log_errors"] = [line for line in log if "Error" in line or "Traceback" in line
+                                          or "exception" in line][-20:]
+            result["proxy_log_tail"] = log[-40:]
+    ok = all(x["errors"] == 0 and x["unbatched"]["errors"] == 0 and x["errors_unguarded"] == 0
+             and x["verdict_mismatches_vs_sequential"] == 0 for x in result["load_levels"])
     out = {"bench": "litellm_proxy_guardrail", "ok": ok, "proxy_startup_s": round(startup, 2),
            "models": args.models or "embedded defaults", "providers": args.providers,
            "max_streams": args.max_streams or "default (64)",

@@ -461,3 +461,15 @@ def test_incremental_tokenizer_never_loses_tokens_on_misplaced_offsets():
         whole = tok.encode(sanitize(text)[0])
         real = lambda xs: Counter(x for x in xs if x != tok.unk_id)  # noqa: E731
         assert not real(whole) - real(ids), (text, ids, whole)
+
+
+def test_output_session_threads(tiny):
+    """The output session runs on 1 intra-op thread unless asked (no pool spinning between a
+    stream's tokens); an explicit count applies."""
+    from guard_plugins.runtime.output_guard import DEFAULT_INTRA_OP_THREADS
+
+    assert DEFAULT_INTRA_OP_THREADS == 1
+    og = OutputGuard.load(tiny / "output", "cpu")
+    assert og._session.get_session_options().intra_op_num_threads == 1
+    og2 = OutputGuard.load(tiny / "output", "cpu", intra_op_threads=2)
+    assert og2._session.get_session_options().intra_op_num_threads == 2

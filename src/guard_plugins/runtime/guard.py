@@ -47,6 +47,9 @@ class Guard:
         A folder holding only one of the two models loads that one. ``decode_obfuscations``:
         the input guard also scores base64 / rot13 / leetspeak / spaced / reversed / homoglyph
         decodings of a prompt when a detector fires (``runtime/decode.py``), keeping the max.
+        ``intra_op_threads``: onnxruntime threads per session; ``None``: onnxruntime's default
+        for the input model, 1 for the output model (``output_guard.DEFAULT_INTRA_OP_THREADS``
+        says why).
 
         Bounded cost: ``max_input_tokens`` (default 16,384 guard tokens; ``None``: no limit)
         with ``on_oversize="reject"`` (default: :class:`~guard_plugins.errors.InputTooLargeError`,

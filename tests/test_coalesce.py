@@ -94,3 +94,65 @@ def test_empty_upstream() -> None:
         return [b async for b in batches(_gen([]))]
 
     assert run(main()) == []
+
+
+def test_upstream_cancelled_error_reaches_the_consumer() -> None:
+    """An upstream that raises CancelledError of its own (an inner task cancelled by someone
+    else) ends the batches with that error, as a plain ``async for`` would: no hang."""
+    async def up():
+        yield 1
+        raise asyncio.CancelledError()
+
+    got: list = []
+
+    async def consume():
+        async for batch in batches(up()):
+            got.extend(batch)
+
+    async def main():
+        task = asyncio.ensure_future(consume())
+        done, _ = await asyncio.wait({task}, timeout=3)  # no cancellation from outside
+        if not done:
+            task.cancel()
+            return "hung"
+        return "cancelled" if task.cancelled() else repr(task.exception())
+
+    assert asyncio.run(main()) == "cancelled"
+    assert got == [1]
+
+
+def test_cancelled_consumer_leaves_no_reader_behind() -> None:
+    """What the integrations do on a client that goes away: the consumer is cancelled during a
+    guard call and closes the batches in ``finally``, and that close is cancelled too. The
+    reader task is cancelled all the same."""
+    async def main():
+        started = asyncio.Event()
+
+        async def up():
+            for i in range(1000):
+                started.set()
+                await asyncio.sleep(0.005)
+                yield i
+
+        async def consume():
+            pump = batches(up(), max_items=4)
+            try:
+                async for _ in pump:
+                    await asyncio.sleep(1)  # a slow guard call
+            finally:
+                await pump.aclose()
+
+        task = asyncio.ensure_future(consume())
+        await started.wait()
+        await asyncio.sleep(0.05)
+        task.cancel()
+        await asyncio.sleep(0)  # the consumer is now inside its finally, awaiting the close
+        task.cancel()           # ...and is cancelled again there
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return [t for t in asyncio.all_tasks()
+                if "batches" in getattr(t.get_coro(), "__qualname__", "") and not t.done()]
+
+    assert run(main()) == []  # the reader task is gone

@@ -399,3 +399,53 @@ def test_async_stream_scores_waiting_chunks_together(policy: GuardPolicy) -> Non
         sync_judge, async_judge = s_stream._state.judges[0], a_stream._state.judges[0]
         assert sync_judge.calls == sync_judge.chunks + 1 - s_stream.halted  # one per chunk (+ finish)
         assert async_judge.calls < sync_judge.calls / 4  # the waiting chunks went together
+
+
+def test_chat_step_many_decides_as_step_does(policy: GuardPolicy) -> None:
+    """``_ChatStreamState.step_many`` (chunks that waited, scored together) against ``step``
+    chunk by chunk, on multi-choice chunks: the same halting chunk, the same judge recorded as
+    the one that halted (with the same score), and no judge for a choice that first appears
+    after the halt. Random batchings; real models."""
+    import random
+
+    from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
+
+    from guard_plugins.litellm.sdk import _ChatStreamState
+
+    bad = [HARMFUL_RESPONSE[i:i + 4] for i in range(0, len(HARMFUL_RESPONSE), 4)]
+    good = [BENIGN_RESPONSE[i:i + 5] for i in range(0, len(BENIGN_RESPONSE), 5)]
+    k = expected_halt(policy.guard, BENIGN_PROMPT, bad)
+    assert k is not None and k + 5 < len(bad)
+
+    def chunk(parts):  # [(choice, text, finish_reason)]
+        return ModelResponseStream(choices=[StreamingChoices(index=i, delta=Delta(content=t), finish_reason=f)
+                                            for i, t, f in parts])
+
+    chunks = []
+    for i in range(len(bad)):
+        parts = [(1, good[i % len(good)], None), (0, bad[i], None)]  # choice 1 comes first
+        if i == k + 3:
+            parts.append((2, "late choice", None))  # first seen after the halt
+        if i == 4:
+            parts[0] = (1, good[4], "stop")  # choice 1 finishes early; its later text is ignored
+        if i == len(bad) - 1:
+            parts[1] = (0, bad[i], "stop")
+        chunks.append(chunk(parts))
+
+    seq = _ChatStreamState(policy, BENIGN_PROMPT)
+    halt = next((i for i, c in enumerate(chunks) if seq.step(c)), None)
+    assert halt == k
+    expect = (halt, sorted(seq.judges), seq.decision.verdict.score)
+    assert expect[1] == [0, 1]
+    for seed in range(4):
+        rng = random.Random(seed)
+        st, i, got = _ChatStreamState(policy, BENIGN_PROMPT), 0, None
+        while i < len(chunks) and got is None:
+            n = rng.randint(1, 12)
+            h = st.step_many(chunks[i:i + n])
+            got = None if h is None else i + h
+            i += n
+        assert (got, sorted(st.judges), st.decision.verdict.score) == expect, seed
+        assert st.halted_by is st.judges[0]
+        st.close()
+    seq.close()

@@ -117,10 +117,19 @@ def tiny_guard(tmp_path_factory):
 
 
 def test_pair_rows_padding_never_reaches_the_values(guard: Guard) -> None:  # noqa: F811
-    """A padded call's extra row is dropped: as many values as tokens, equal to a paired run."""
+    """A padded call's extra row is dropped and changes nothing: the values of the first n
+    tokens, run alone (odd n: padded), equal bit for bit the first n values of a longer call
+    and of one-token steps (causal attention: later rows cannot reach earlier ones)."""
     og = guard.output
-    ids = og._tok.encode("one two three four five")  # odd or even, both are checked below
-    for n in (1, 2, 3, len(ids)):
+    ids = og._tok.encode("one two three four five six seven, and then some more words")
+    full, _ = og.run(ids, 0, None)
+    cache = None
+    steps = []
+    for i, t in enumerate(ids):
+        v, cache = og.run([t], i, cache)
+        steps.append(float(v[0]))
+    assert np.array_equal(full, np.asarray(steps, dtype=full.dtype))
+    for n in (1, 2, 3, 7, len(ids) - 1):
         logits, _ = og.run(ids[:n], 0, None)
         assert logits.shape == (n,)
-        assert np.isfinite(logits).all()
+        assert np.array_equal(logits, full[:n]), n

@@ -257,3 +257,52 @@ def test_litellm_async_stream_waits_then_fails_closed_or_open() -> None:
 
     asyncio.run(asyncio.wait_for(main(), 60))
     assert g.output.slots.in_use == 0
+
+
+@pytest.mark.parametrize("path", ["proxy", "sdk"])
+def test_slot_given_back_when_the_close_itself_is_cancelled(path: str) -> None:
+    """A client that goes away: the server closes the guarded stream, and that close is
+    cancelled too (shutdown, an anyio cancel scope). The stream slot must still come back:
+    nothing else would free it, and after ``max_streams`` such clients every stream would wait
+    and then fail closed (found in review; the slot was released after an await)."""
+    import logging
+
+    from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
+
+    from guard_plugins.litellm import ConstitutionalGuardrail, GuardPolicy
+    from guard_plugins.litellm.sdk import GuardedAsyncStream, _ChatStreamState
+
+    g = Guard.load(providers="cpu", max_streams=4)
+    rail = ConstitutionalGuardrail(guardrail_name="g", guard=g, event_hook=["pre_call", "post_call"],
+                                   default_on=True)
+
+    async def upstream():
+        try:
+            for i in range(1000):
+                await asyncio.sleep(0.01)
+                yield ModelResponseStream(choices=[StreamingChoices(index=0, delta=Delta(content=f"word{i} "))])
+        finally:
+            await asyncio.sleep(0.05)  # closing the LLM's connection takes a moment
+
+    async def main() -> None:
+        data = {"messages": [{"role": "user", "content": "hi"}]}
+        for _ in range(6):  # more than max_streams
+            if path == "proxy":
+                stream = rail.async_post_call_streaming_iterator_hook(None, upstream(), data)
+            else:
+                stream = GuardedAsyncStream(upstream(), _ChatStreamState(GuardPolicy(guard=g), "hi"))
+            await stream.__anext__()
+            await stream.__anext__()  # the client read a little, then left
+            closing = asyncio.ensure_future(stream.aclose())
+            await asyncio.sleep(0.01)
+            closing.cancel()  # ...and the close is cancelled too
+            with pytest.raises(asyncio.CancelledError):
+                await closing
+            await asyncio.sleep(0.1)
+            assert g.output.slots.in_use == 0
+
+    logging.disable(logging.WARNING)
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        logging.disable(logging.NOTSET)

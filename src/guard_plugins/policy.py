@@ -254,27 +254,32 @@ class StreamJudge:
 
     def feed_many(self, texts: list[str]) -> list[Decision]:
         """Score several pieces of response text in one graph call: the decision after each,
-        the same as ``[feed(t) for t in texts]`` (sticky from the first block on). For a
-        stream that fell behind: the text that waited is caught up at the cost of one call."""
+        the same as ``[feed(t) for t in texts]`` (sticky from the first block on; an empty
+        piece keeps the decision before it). For a stream that fell behind: the text that
+        waited is caught up at the cost of one call. A guard error cannot be pinned to one
+        piece: every piece of the call gets the error's decision (fail-closed: blocked from
+        the first piece on; fail-open: the judge turns off)."""
         texts = list(texts)
-        if (self.finished or not any(texts) or self.decision.blocked or self._off
-                or self._session is None):
+        if self.finished or self.decision.blocked or self._off or self._session is None:
             return [self.decision] * len(texts)
-        self.chunks += sum(1 for t in texts if t)
+        fed = [t for t in texts if t]
+        if not fed:
+            return [self.decision] * len(texts)
+        self.chunks += len(fed)
         self.calls += 1
         t0 = time.perf_counter()
         try:
-            verdicts = self._session.feed_many(texts)
+            verdicts = self._session.feed_many(fed)
         except Exception as exc:  # noqa: BLE001
             return [self._fail(exc)] * len(texts)
         finally:
             self.guard_seconds += time.perf_counter() - t0
-        out = []
-        for v in verdicts:
-            d = self.decision = self.policy._apply(v)
-            out.append(d)
-            if d.blocked:  # sticky: the rest decided by the first block
-                return out + [d] * (len(texts) - len(out))
+        out: list[Decision] = []
+        it = iter(verdicts)
+        for t in texts:
+            if t and not self.decision.blocked:  # sticky: nothing changes after a block
+                self.decision = self.policy._apply(next(it))
+            out.append(self.decision)
         return out
 
     def finish(self) -> Decision:

@@ -46,9 +46,11 @@ async def batches(upstream: Any, max_items: int = MAX_BATCH) -> AsyncIterator[li
     """Yield the items of the async iterable ``upstream`` as non-empty lists.
 
     Each list holds the first waiting item and every item already queued behind it, up to
-    ``max_items``. Order is kept. The reader runs ahead by at most ``max_items`` items, which
-    keeps the upstream's back-pressure. An upstream error is raised after the items that came
-    before it have been yielded.
+    ``max_items``. Order is kept. The reader stays at most about ``2 * max_items + 1`` items
+    ahead of what the caller has finished with (a full queue, the item in its hand, the batch
+    being scored), so the upstream's back-pressure holds. An upstream error (``CancelledError``
+    included) is raised after the items that came before it have been yielded. The reader
+    runs in a task of its own, so context variables the upstream sets stay with it.
 
     Closing this generator cancels the reader first, so the caller can then ``aclose()`` the
     upstream safely. Callers that stop early (a halt) must close it themselves:
@@ -56,14 +58,17 @@ async def batches(upstream: Any, max_items: int = MAX_BATCH) -> AsyncIterator[li
     """
     max_items = max(1, int(max_items))
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max_items)
+    stopping = False  # set when this generator cancels the reader itself
 
     async def read() -> None:
         try:
             async for item in upstream:
                 await queue.put(item)
-        except asyncio.CancelledError:
-            raise
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, in order
+            if stopping:  # our own cancel: nobody is waiting for the rest
+                raise
+            # an upstream error, a CancelledError of its own included (a plain ``async
+            # for`` would pass that on too; swallowing it would leave the consumer waiting)
             await queue.put(_Failed(exc))
             return
         await queue.put(_END)
@@ -86,6 +91,7 @@ async def batches(upstream: Any, max_items: int = MAX_BATCH) -> AsyncIterator[li
                 item = queue.get_nowait()
             yield batch
     finally:
+        stopping = True
         if not reader.done():
             reader.cancel()
         # wait for the reader to be gone (its error, if any, was handed over above)

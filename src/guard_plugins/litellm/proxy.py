@@ -110,11 +110,13 @@ class ConstitutionalGuardrail(CustomGuardrail):
         max_batch_tokens: int | None = None,
         max_streams: int | None | Literal["default"] = "default",
         stream_wait_s: float | None = None,
-        stream_batch: int = MAX_BATCH,
+        stream_batch: int | None = MAX_BATCH,
         guard: Any = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        if stream_batch is None:  # ``stream_batch: null`` in config.yaml: the default
+            stream_batch = MAX_BATCH
         if isinstance(stream_batch, bool) or not isinstance(stream_batch, int) or stream_batch < 1:
             raise InputError(f"guardrail option stream_batch must be an integer >= 1, got {stream_batch!r}")
         self.stream_batch = stream_batch
@@ -256,9 +258,11 @@ class ConstitutionalGuardrail(CustomGuardrail):
                 yield item
             self._record(request_data, "output", halter.decision)
         finally:
-            await pump.aclose()  # stops the reader before the upstream is closed below
+            # the slot and the caches first: the awaits below may be cancelled (a client that
+            # went away), and nothing else would give the slot back
             halter.close()
             lease.release()
+            await pump.aclose()  # stops the reader before the upstream is closed below
             if halter.halted:
                 aclose = getattr(response, "aclose", None)
                 if callable(aclose):

@@ -149,30 +149,41 @@ class _ChatStreamState:
     def step_many(self, chunks: Sequence[Any]) -> int | None:
         """:meth:`step` for several chunks, one graph call per choice: the index of the
         chunk where the stream must halt (that chunk and the rest are not to be sent), or
-        ``None``. Decides the same as ``step`` chunk after chunk (the judges' decisions are
-        those at the halting chunk)."""
-        texts: dict[int, list[str]] = {}
-        owners: dict[int, list[int]] = {}
-        finish_at: dict[int, int] = {}
+        ``None``. Decides as ``step`` would chunk after chunk: the same halting chunk, the same
+        judge recorded as the one that halted, and no judge kept for a choice that ``step``
+        would not have reached before the halt. (A guard error is the exception: it decides
+        from the first chunk of the call, see :meth:`StreamJudge.feed_many`.)"""
+        plans: dict[int, dict[str, Any]] = {}   # choice -> its texts (and where), its finish
+        new: dict[int, tuple[int, int]] = {}    # choice first seen in this call -> where
         for ci, chunk in enumerate(chunks):
-            for index, text, finishing in _chunk_parts(chunk):
-                if index in finish_at:
+            for pi, (index, text, finishing) in enumerate(_chunk_parts(chunk)):
+                plan = plans.get(index)
+                if plan is None:
+                    plan = plans[index] = {"texts": [], "at": [], "finish": None}
+                    if index not in self.judges:
+                        new[index] = (ci, pi)
+                if plan["finish"] is not None:
                     continue  # a finished choice's judge scores nothing more
                 if text:
-                    texts.setdefault(index, []).append(text)
-                    owners.setdefault(index, []).append(ci)
+                    plan["texts"].append(text)
+                    plan["at"].append((ci, pi))
                 if finishing:
-                    finish_at[index] = ci
-        halt: int | None = None
-        for index in dict.fromkeys([*texts, *finish_at]):  # first-seen order
+                    plan["finish"] = (ci, pi)
+        halt: tuple[int, int] | None = None
+        for index, plan in plans.items():
             j = self.judge(index)
-            at = next((ci for ci, d in zip(owners.get(index, []), j.feed_many(texts.get(index, [])))
-                       if d.blocked), None)
-            if at is None and index in finish_at and j.finish().blocked:
-                at = finish_at[index]
+            at = next((where for where, d in zip(plan["at"], j.feed_many(plan["texts"])) if d.blocked),
+                      None)
+            if at is None and plan["finish"] is not None and j.finish().blocked:
+                at = plan["finish"]
             if at is not None and (halt is None or at < halt):
                 halt, self.halted_by = at, j
-        return halt
+        if halt is None:
+            return None
+        for index, where in new.items():  # step would have stopped before reaching these
+            if where > halt:
+                self.judges.pop(index).close()
+        return halt[0]
 
     def end(self) -> bool:
         """Upstream ended: finish every open judge; True when that flagged the stream."""
@@ -263,9 +274,10 @@ class GuardedAsyncStream(_GuardedBase):
                 self.halted = True
                 yield content_filter_chunk(last, list(self._state.judges))
         finally:
-            await pump.aclose()
+            # the slot and the caches first: the await below may be cancelled
             self._state.close()
             lease.release()
+            await pump.aclose()
 
     async def _aclose(self) -> None:
         aclose = getattr(self._upstream, "aclose", None)
@@ -280,6 +292,11 @@ class GuardedAsyncStream(_GuardedBase):
 
     async def __anext__(self) -> Any:
         return await self._it.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop early (the caller no longer wants the rest): the stream slot and the judges'
+        caches are given back and the task reading the upstream is stopped."""
+        await self._it.aclose()
 
 
 _DEFAULT_POLICY: GuardPolicy | None = None

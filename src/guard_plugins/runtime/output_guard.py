@@ -122,14 +122,16 @@ class OutputGuard:
              max_streams: int | None = DEFAULT_MAX_STREAMS,
              stream_wait_s: float = DEFAULT_WAIT_S) -> OutputGuard:
         """Load an exported output model folder (checks sha256 of every file first).
-        ``intra_op_threads``: ``None`` gives :data:`DEFAULT_INTRA_OP_THREADS` (1)."""
+        ``intra_op_threads``: ``None`` gives :data:`DEFAULT_INTRA_OP_THREADS` (1); ``0``
+        onnxruntime's own default (its thread pool)."""
         folder = Path(folder)
         manifest = load_manifest(folder, kind="output", verify=verify)
         tinfo = manifest["tokenizer"]
         tok = GuardTokenizer(folder / tinfo["file"], cls_id=tinfo.get("cls_id"),
                              sep_id=tinfo.get("sep_id"), pad_id=tinfo.get("pad_id"))
         session = make_session(folder / manifest["onnx"]["file"], providers,
-                               intra_op_threads=intra_op_threads or DEFAULT_INTRA_OP_THREADS)
+                               intra_op_threads=DEFAULT_INTRA_OP_THREADS if intra_op_threads is None
+                               else intra_op_threads)
         return cls(folder, manifest, session, tok, threshold=threshold, max_streams=max_streams,
                    stream_wait_s=stream_wait_s)
 

@@ -52,12 +52,26 @@ def resolve_providers(providers: ProviderSpec) -> list[Any]:
     return wanted
 
 
+ALLOW_SPINNING = False
+"""Whether onnxruntime's intra-op workers spin between calls (see :func:`make_session`); read
+when a session is made. Benchmarks set it to compare; applications leave it off."""
+
+
 def make_session(model: str | Path, providers: ProviderSpec = None, *,
                  intra_op_threads: int | None = None) -> ort.InferenceSession:
-    """An ``InferenceSession`` with full graph optimisation on the resolved providers."""
+    """An ``InferenceSession`` with full graph optimisation on the resolved providers.
+
+    The intra-op pool's workers do not spin between calls
+    (``session.intra_op.allow_spinning=0``). With spinning, onnxruntime kept a worker busy for
+    ~45 ms after every call: a guard is called now and then (a check per request, a streamed
+    token every 20 ms), and that burnt ~10x the CPU of the work itself (52 against 4.9 ms of
+    CPU per 16-word input check at one check every 50 ms; ``bench/bench_idle_spin.py``).
+    A call on an idle machine waits a little longer for the workers to wake up instead.
+    """
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.log_severity_level = 3
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if ALLOW_SPINNING else "0")
     if intra_op_threads:
         so.intra_op_num_threads = int(intra_op_threads)
     try:

@@ -99,3 +99,13 @@ def versions() -> dict[str, str | None]:
     except ImportError:
         out["guard_plugins"] = None
     return out
+
+
+def emit(result: dict[str, Any], out: Any = None) -> None:
+    """Print a benchmark's JSON result, and write it to ``out`` (a path) when given."""
+    import json
+
+    text = json.dumps(result, indent=2)
+    print(text)
+    if out:
+        out.write_text(text + "\n")

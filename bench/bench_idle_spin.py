@@ -18,12 +18,13 @@ spinning left on (``runtime.session.ALLOW_SPINNING``, the behaviour before):
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
+import sys
 import statistics
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit, machine  # noqa: E402
 
 GAPS_MS = (5, 20, 100, 500)
 WORDS = "please explain how the water cycle works and why clouds form over the ocean in summer ".split()
@@ -43,8 +44,7 @@ def main() -> None:
     guards["onnxruntime_spinning"] = Guard.load(args.models, providers="cpu", intra_op_threads=0)
     session.ALLOW_SPINNING = False
     res: dict = {"bench": "idle_spin", "rounds": args.rounds,
-                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                             "load_average_1m": round(os.getloadavg()[0], 2)},
+                 "machine": machine(),
                  "threads": {name: {"input": g.input._session.get_session_options().intra_op_num_threads,
                                     "output": g.output._session.get_session_options().intra_op_num_threads}
                              for name, g in guards.items()},
@@ -80,10 +80,7 @@ def main() -> None:
             paced[f"{n}_words"] = {"p50_ms": round(1000 * statistics.median(lat), 2),
                                    "cpu_ms_per_check": round(1000 * (time.process_time() - c0) / len(lat), 2)}
         res["input_paced"][name] = paced
-    text = json.dumps(res, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(res, args.out)
 
 
 if __name__ == "__main__":

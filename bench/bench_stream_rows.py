@@ -18,13 +18,13 @@ is included):
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit, machine  # noqa: E402
 
 TEXT = " ".join(f"Paragraph {i}: bread needs flour, water, salt and time to rise properly; "
                 f"knead it, rest it and bake it hot." for i in range(24))
@@ -92,8 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "chunks": len(_chunks()),
         "rounds": args.rounds,
         "intra_op_threads": args.intra_op_threads,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_1m": round(os.getloadavg()[0], 2)},
+        "machine": machine(),
         "lone_stream": {name: {"wall_ms_per_token_median": med([w for w, _ in v]),
                                "cpu_ms_per_token_median": med([c for _, c in v])} for name, v in lone.items()},
         "catch_up_feed_many": {str(k): {"wall_ms_per_token_median": med(v),
@@ -104,10 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     e, o = res["lone_stream"]["even_rows"], res["lone_stream"]["odd_rows_allowed"]
     res["lone_stream"]["even_vs_odd_wall"] = round(e["wall_ms_per_token_median"] / o["wall_ms_per_token_median"], 3)
     res["lone_stream"]["final_score_difference"] = abs(finals["even_rows"] - finals["odd_rows_allowed"])
-    text = json.dumps(res, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(res, args.out)
     return 0 if exact else 1
 
 

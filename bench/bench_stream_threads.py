@@ -18,12 +18,13 @@ holds what spinning threads burn.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
+import sys
 import statistics
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit, machine  # noqa: E402
 
 TEXT = " ".join(f"Paragraph {i}: bread needs flour, water, salt and time to rise properly." for i in range(8))
 PACINGS = {"back_to_back": 0.0, "paced_20ms": 0.02}
@@ -66,8 +67,7 @@ def main() -> None:
     med = lambda xs: round(statistics.median(xs), 3)  # noqa: E731
     res = {"bench": "stream_threads", "default_intra_op_threads": DEFAULT_INTRA_OP_THREADS,
            "rounds": args.rounds,
-           "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                       "load_average_1m": round(os.getloadavg()[0], 2)},
+           "machine": machine(),
            "pacings": {pace: {name: {"feed_ms_per_token_median": med([f for f, _ in v]),
                                      "cpu_ms_per_token_median": med([c for _, c in v])}
                               for name, v in rows.items()} for pace, rows in per.items()}}
@@ -75,10 +75,7 @@ def main() -> None:
         d, t = rows["default"], rows["onnxruntime_pool_2_threads"]
         rows["pool_vs_default_feed"] = round(t["feed_ms_per_token_median"] / d["feed_ms_per_token_median"], 2)
         rows["pool_vs_default_cpu"] = round(t["cpu_ms_per_token_median"] / d["cpu_ms_per_token_median"], 2)
-    text = json.dumps(res, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(res, args.out)
 
 
 if __name__ == "__main__":

@@ -247,10 +247,7 @@ class StreamJudge:
 
     def feed(self, text: str) -> Decision:
         """Score one more piece of response text."""
-        if not text or self.finished:
-            return self.decision
-        self.chunks += 1
-        return self._step(self._session.feed if self._session is not None else None, text)
+        return self.feed_many([text])[0]
 
     def feed_many(self, texts: list[str]) -> list[Decision]:
         """Score several pieces of response text in one graph call: the decision after each,
@@ -260,12 +257,10 @@ class StreamJudge:
         piece: every piece of the call gets the error's decision (fail-closed: blocked from
         the first piece on; fail-open: the judge turns off)."""
         texts = list(texts)
-        if self.finished or self.decision.blocked or self._off or self._session is None:
-            return [self.decision] * len(texts)
-        fed = [t for t in texts if t]
-        if not fed:
-            return [self.decision] * len(texts)
+        fed = [t for t in texts if t] if not self.finished else []
         self.chunks += len(fed)
+        if not fed or self.decision.blocked or self._off or self._session is None:
+            return [self.decision] * len(texts)
         self.calls += 1
         t0 = time.perf_counter()
         try:

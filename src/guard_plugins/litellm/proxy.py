@@ -339,10 +339,10 @@ class _ProxyStreamHalter:
         if isinstance(chunk, (bytes, bytearray)):
             self.kind = "anthropic"
             return self._step_sse(bytes(chunk))
-        etype = getattr(chunk, "type", None)
-        if etype is not None and str(getattr(etype, "value", etype)).startswith("response."):
+        etype = _event_type(chunk)
+        if etype is not None and etype.startswith("response."):
             self.kind = "responses"
-            return self._step_responses(chunk, str(getattr(etype, "value", etype)))
+            return self._step_responses(chunk, etype)
         if hasattr(chunk, "choices"):
             self.kind = "chat"
             self._last_chat = chunk

@@ -332,23 +332,31 @@ class OutputStream:
             self._tokens += len(part)
             i += len(part)
             parts.append(logits)
-            v = float(logits.max())
-            if v > self._best:
-                self._best = v
-                if not self._flagged and sigmoid(v) >= g.threshold:
-                    self._flagged = True
         if not parts:
             return np.zeros(0, dtype=np.float32)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def _verdict(self, t0: float) -> Verdict:
+    def _raise(self, best: float, flagged: bool, values: np.ndarray) -> tuple[float, bool]:
+        """The running maximum and the sticky flag after ``values``."""
+        if len(values):
+            v = float(values.max())
+            if v > best:
+                best = v
+                flagged = flagged or bool(sigmoid(v) >= self._g.threshold)
+        return best, flagged
+
+    def _verdict_of(self, best: float, flagged: bool, tokens: int, reprimes: int, replaced: int,
+                    latency_ms: float) -> Verdict:
         notes = list(self._notes)
-        if self._tok.replaced:
-            notes.append(f"response: replaced {self._tok.replaced} invalid unicode code point(s)")
-        if self._reprimes:
-            notes.append(f"context re-primed {self._reprimes} time(s) past {self._g.max_len} positions")
-        return self._g._verdict(self._best, self._tokens, notes,
-                                (time.perf_counter() - t0) * 1000.0, flagged=self._flagged)
+        if replaced:
+            notes.append(f"response: replaced {replaced} invalid unicode code point(s)")
+        if reprimes:
+            notes.append(f"context re-primed {reprimes} time(s) past {self._g.max_len} positions")
+        return self._g._verdict(best, tokens, notes, latency_ms, flagged=flagged)
+
+    def _verdict(self, t0: float) -> Verdict:
+        return self._verdict_of(self._best, self._flagged, self._tokens, self._reprimes,
+                                self._tok.replaced, (time.perf_counter() - t0) * 1000.0)
 
     def feed(self, chunk: str) -> Verdict:
         """Score the words completed by ``chunk``; returns the verdict so far."""
@@ -356,10 +364,7 @@ class OutputStream:
         if not isinstance(chunk, str):
             raise InputError(f"stream chunks must be strings, got {type(chunk).__name__}")
         with self._lock:
-            if self._finished is not None:
-                raise InputError("stream already finished")
-            self._push(self._tok.feed(chunk))
-            return self._verdict(t0)
+            return self._feed([chunk], t0)[0]
 
     def feed_many(self, chunks: Sequence[str]) -> list[Verdict]:
         """Feed several chunks in **one** graph call; the verdict after each of them.
@@ -374,36 +379,31 @@ class OutputStream:
             if not isinstance(c, str):
                 raise InputError(f"stream chunks must be strings, got {type(c).__name__} at [{i}]")
         with self._lock:
-            if self._finished is not None:
-                raise InputError("stream already finished")
-            best, flagged, tokens, reprimes = self._best, self._flagged, self._tokens, self._reprimes
-            ids: list[int] = []
-            ends, replaced = [], []
-            for c in chunks:
-                ids.extend(self._tok.feed(c))
-                ends.append(len(ids))
-                replaced.append(self._tok.replaced)
-            reprimed_at: list[int] = []
-            values = self._push(ids, reprimed_at)
-            g = self._g
-            latency_ms = (time.perf_counter() - t0) * 1000.0
-            verdicts = []
-            start = 0
-            for end, rep in zip(ends, replaced):
-                if end > start:
-                    v = float(values[start:end].max())
-                    if v > best:
-                        best = v
-                        flagged = flagged or bool(sigmoid(v) >= g.threshold)
-                start = end
-                notes = list(self._notes)
-                if rep:
-                    notes.append(f"response: replaced {rep} invalid unicode code point(s)")
-                r = reprimes + sum(1 for i in reprimed_at if i < end)
-                if r:
-                    notes.append(f"context re-primed {r} time(s) past {g.max_len} positions")
-                verdicts.append(g._verdict(best, tokens + end, notes, latency_ms, flagged=flagged))
-            return verdicts
+            return self._feed(chunks, t0)
+
+    def _feed(self, chunks: list[str], t0: float) -> list[Verdict]:
+        """Both feeds, under the lock: one push for all the chunks' tokens, then the verdict
+        as it stood after each chunk."""
+        if self._finished is not None:
+            raise InputError("stream already finished")
+        tokens, reprimes = self._tokens, self._reprimes
+        ids: list[int] = []
+        ends, replaced = [], []
+        for c in chunks:
+            ids.extend(self._tok.feed(c))
+            ends.append(len(ids))
+            replaced.append(self._tok.replaced)
+        reprimed_at: list[int] = []
+        values = self._push(ids, reprimed_at)
+        latency_ms = (time.perf_counter() - t0) * 1000.0
+        verdicts = []
+        start = 0
+        for end, rep in zip(ends, replaced):
+            self._best, self._flagged = self._raise(self._best, self._flagged, values[start:end])
+            start = end
+            r = reprimes + sum(1 for i in reprimed_at if i < end)
+            verdicts.append(self._verdict_of(self._best, self._flagged, tokens + end, r, rep, latency_ms))
+        return verdicts
 
     def finish(self) -> Verdict:
         """Score the unfinished tail and return the final verdict (idempotent)."""
@@ -411,7 +411,8 @@ class OutputStream:
         with self._lock:
             if self._finished is None:
                 try:
-                    self._push(self._tok.flush())
+                    self._best, self._flagged = self._raise(self._best, self._flagged,
+                                                            self._push(self._tok.flush()))
                     if self._tokens == 0:
                         self._notes.append("empty response: nothing to score")
                     self._finished = self._verdict(t0)

@@ -11,6 +11,8 @@ is included):
    32), as the async integrations do when a stream's chunks pile up while the guard is busy.
    Reported: ms per token, its ratio to k = 1, and whether every verdict equals chunk-by-chunk
    feeding bit for bit (it must: ``exact`` is false otherwise and the exit status is 1).
+3. **why even rows**: the largest per-token value difference between one token per call and
+   random groupings, with and without even rows; and one graph call's cost by row count.
 
     python bench/bench_stream_rows.py --out bench/results_stream_rows.json
 """
@@ -18,6 +20,7 @@ is included):
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -51,6 +54,44 @@ def _run(g, k: int) -> tuple[float, float, int, list[tuple]]:
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     keys = [(v.score, v.flagged, v.tokens) for v in seen] + [(final.score, final.flagged, final.tokens)]
     return 1000 * wall / final.tokens, 1000 * cpu / final.tokens, final.tokens, keys
+
+
+def _values(g, ids: list[int], groups: list[int]) -> list[float]:
+    """Per-token values of ``ids`` pushed through the cache in calls of ``groups`` tokens."""
+    out: list[float] = []
+    cache, pos = None, 0
+    for n in groups:
+        logits, cache = g.run(ids[pos:pos + n], pos, cache)
+        out += [float(x) for x in logits]
+        pos += n
+    return out
+
+
+def _groupings(n: int, seed: int) -> list[int]:
+    rng, out = random.Random(seed), []
+    while sum(out) < n:
+        out.append(min(n - sum(out), rng.choice([1, 1, 2, 3, 4, 5, 8])))
+    return out
+
+
+def chunking_effect(g, rounds: int) -> float:
+    """Largest per-token value difference (logits) between one token per call and random
+    groupings of the same tokens (the first 250 tokens of the text, after the prompt)."""
+    ids = g._tok.encode(TEXT)[:250]
+    one = _values(g, ids, [1] * len(ids))
+    return max(abs(a - b) for seed in range(rounds) for a, b in zip(one, _values(g, ids, _groupings(len(ids), seed))))
+
+
+def call_ms(g, rows: int, repeat: int = 30) -> float:
+    """Median wall time of one graph call of ``rows`` tokens at position 64."""
+    ids = g._tok.encode(TEXT)[:64 + rows]
+    _, cache = g.run(ids[:64], 0, None)
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        g.run(ids[64:64 + rows], 64, cache)
+        times.append(time.perf_counter() - t)
+    return 1000 * statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +140,13 @@ def main(argv: list[str] | None = None) -> int:
                                         "ratio_to_k1": round(med(v) / base, 3)} for k, v in catch.items()},
         "exact": exact,
         "final_score": finals,
+        # per-token values (logits): largest difference from one token per call under random
+        # groupings; 0 with even rows, what odd rows did before
+        "chunking_effect_max_logit_diff": {"even_rows": chunking_effect(paired, args.rounds),
+                                           "odd_rows_allowed": chunking_effect(unpaired, args.rounds)},
+        # one graph call of n tokens (odd rows allowed: what the kernel costs per row count;
+        # with even rows a 1-token call costs what a 2-token call does)
+        "graph_call_ms_median": {str(n): round(call_ms(unpaired, n), 3) for n in (1, 2, 4, 8)},
     }
     e, o = res["lone_stream"]["even_rows"], res["lone_stream"]["odd_rows_allowed"]
     res["lone_stream"]["even_vs_odd_wall"] = round(e["wall_ms_per_token_median"] / o["wall_ms_per_token_median"], 3)

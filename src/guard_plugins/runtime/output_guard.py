@@ -9,7 +9,8 @@ a one-token-at-a-time pass), so the result does not depend on how the text was c
 
 Exactly so, bit for bit, also for the shipped block-wise int8 graph (``MatMulNBits``): its CPU
 kernel computes activation rows in *pairs* and an odd last row with a single-row kernel, and the
-two round differently (up to ~0.2 logit apart after six layers), while a row's result never
+two round differently (a token's value moved by up to 0.076 logit with the chunking in
+``bench/bench_stream_rows.py``), while a row's result never
 depends on what its pair partner holds. So every call of such a graph is made with an **even
 number of rows** (``pair_rows``): an odd call gets one padding token after its last row, whose
 key/value lands in the next cache position and is overwritten by the next real token. Then a
@@ -58,9 +59,10 @@ DEFAULT_INTRA_OP_THREADS = 1
 """onnxruntime threads of the output session unless asked otherwise. A stream's steps are
 one to a few tokens, too small to split well over threads. onnxruntime's default pool also
 keeps a worker spinning for ~40 ms after every call. Between the tokens of a real stream
-(20 ms apart at 50 tokens/s) that burnt a whole core: 23 ms of CPU per token instead of 1.3-1.8
-ms (measured; README "Benchmarks"). Under 50 paced streams through the proxy it cost 1.64x
-unguarded wall time instead of 1.26x."""
+(20 ms apart at 50 tokens/s) that burnt a whole core: 24.1 ms of CPU per token instead of
+2.3 ms (``bench/results_stream_threads.json``). Under 50 paced streams through the proxy the
+old settings cost 1.35-1.45x unguarded wall time against 1.18-1.21x
+(``bench/results_litellm_threads_paced.json``)."""
 
 INITIAL_CAPACITY = 128
 """Positions a stream's shared KV cache starts with (it doubles up to ``max_len`` when a

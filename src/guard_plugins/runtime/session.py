@@ -64,8 +64,8 @@ def make_session(model: str | Path, providers: ProviderSpec = None, *,
     The intra-op pool's workers do not spin between calls
     (``session.intra_op.allow_spinning=0``). With spinning, onnxruntime kept a worker busy for
     ~45 ms after every call: a guard is called now and then (a check per request, a streamed
-    token every 20 ms), and that burnt ~10x the CPU of the work itself (52 against 4.9 ms of
-    CPU per 16-word input check at one check every 50 ms; ``bench/bench_idle_spin.py``).
+    token every 20 ms), and that burnt ~7x the CPU of the work itself (44 against 5.9 ms of
+    CPU per 16-word input check at one check every 50 ms; ``bench/results_idle_spin.json``).
     A call on an idle machine waits a little longer for the workers to wake up instead.
     """
     so = ort.SessionOptions()

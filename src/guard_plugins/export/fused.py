@@ -125,17 +125,20 @@ def build_streaming_graph(model: torch.nn.Module, opset: int = 18, attention: st
     node("Add", ["v0", const("head.b", head_b)], ["v1"])
     node("Squeeze", ["v1", const("head.axis", np.array([-1], np.int64))], ["logits"])
 
-    kv_in = [1, N, "past", D] if attention == "mha" else [1, N, "capacity", D]
-    kv_out = [1, N, "total", D] if attention == "mha" else [1, N, "capacity", D]
-    inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "new"]),
-              helper.make_tensor_value_info("position_ids", TensorProto.INT64, [1, "new"])]
+    # the shared-cache graph takes a batch (runtime.batcher: one-token rows of many streams,
+    # each with its own seqlens_k); the growing-cache one is one sequence per call
+    B = 1 if attention == "mha" else "batch"
+    kv_in = [1, N, "past", D] if attention == "mha" else [B, N, "capacity", D]
+    kv_out = [1, N, "total", D] if attention == "mha" else [B, N, "capacity", D]
+    inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [B, "new"]),
+              helper.make_tensor_value_info("position_ids", TensorProto.INT64, [B, "new"])]
     if attention == "mha":
         inputs.append(helper.make_tensor_value_info("attention_mask", TensorProto.INT64, [1, "total"]))
     else:
-        inputs += [helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, [1]),
+        inputs += [helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, [B]),
                    helper.make_tensor_value_info("total_sequence_length", TensorProto.INT32, [])]
     inputs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, kv_in) for n in past_names]
-    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "new"])]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [B, "new"])]
     outputs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, kv_out) for n in out_names[1:]]
     graph = helper.make_graph(nodes, "guard_streaming_value_model", inputs, outputs, inits)
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset),

@@ -6,10 +6,17 @@ call with an even number of rows (``OutputGuard.pair_rows``). These tests hold t
 the shipped model (exact equality, re-primes included) and on the tiny test models, and hold
 :meth:`OutputStream.feed_many` (one call for many chunks, what the integrations use when a
 stream falls behind) to ``[feed(c) for c in chunks]``.
+
+Streams that share calls (``batch_streams=True``, ``runtime.batcher``: one decode row per
+token) are chunking-invariant too, but differ slightly from :meth:`check`'s multi-token pass
+(onnxruntime's one-token attention path rounds differently). So equality with ``check`` is
+asserted for streams on their own calls (the default), closeness for the batched ones. ``tests/test_stream_batch.py`` holds the batcher to "same values whatever the
+traffic".
 """
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -58,9 +65,24 @@ def test_shipped_model_pairs_rows(guard: Guard) -> None:  # noqa: F811
     assert og.pair_rows == ("blockwise" in og.manifest["onnx"].get("quantization", ""))
 
 
+@pytest.fixture(scope="module")
+def sharing(models):  # noqa: F811
+    """The shipped output model, its streams sharing calls."""
+    from guard_plugins.runtime.output_guard import OutputGuard
+
+    return OutputGuard.load(models / "output", providers="cpu", batch_streams=True)
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "own-calls"])
 @pytest.mark.parametrize("text", [HARMFUL, LONG], ids=["short", "re-primed"])
-def test_shipped_model_scores_are_chunking_invariant(guard: Guard, text: str) -> None:  # noqa: F811
-    og = guard.output
+def test_shipped_model_scores_are_chunking_invariant(guard: Guard, sharing, text: str,  # noqa: F811
+                                                     batched: bool) -> None:
+    og = sharing if batched else guard.output
+    assert (og.batcher is not None) == batched
     rng = random.Random(7)
     whole = og.check("How do I do it?", text)
     runs = [_fed_one_by_one(og, "How do I do it?", list(text))]  # one character per chunk
@@ -69,13 +91,18 @@ def test_shipped_model_scores_are_chunking_invariant(guard: Guard, text: str) ->
     finals = {final for _, final in runs}
     assert len(finals) == 1, finals  # every chunking: the same final verdict, bit for bit
     final = finals.pop()
-    assert final[0] == whole.score and final[1] == whole.flagged and final[2] == whole.tokens
+    assert final[2] == whole.tokens
+    if batched:  # the one-token attention path: close to the whole pass, not equal
+        assert abs(_logit(final[0]) - _logit(whole.score)) < 0.25 and final[1] == whole.flagged
+    else:
+        assert final[0] == whole.score and final[1] == whole.flagged
     if text is LONG:
         assert final[2] > og.max_len and any("re-primed" in n for n in final[3])
 
 
-def test_shipped_model_feed_many_equals_feed(guard: Guard) -> None:  # noqa: F811
-    og = guard.output
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "own-calls"])
+def test_shipped_model_feed_many_equals_feed(guard: Guard, sharing, batched: bool) -> None:  # noqa: F811
+    og = sharing if batched else guard.output
     rng = random.Random(3)
     chunks = _chunks(LONG, rng, 9)
     one, f1 = _fed_one_by_one(og, "q", chunks)

@@ -80,6 +80,8 @@ class ConstitutionalGuardrail(CustomGuardrail):
     - ``stream_batch`` (default 64): at most this many chunks of one stream, those that
       arrived while the guard was busy, are scored together in one call (same decisions as
       one by one; :mod:`.coalesce`); ``1`` scores every chunk on its own.
+    - ``batch_streams`` (default false): the streams share output-guard calls
+      (``runtime/batcher.py``; for GPUs: on 2 CPU cores it added latency).
     - ``mode``: ``pre_call`` or ``during_call`` run the input check, ``post_call`` the output
       checks (whole responses and streams). Use ``[pre_call, post_call]``.
     """
@@ -111,6 +113,7 @@ class ConstitutionalGuardrail(CustomGuardrail):
         max_streams: int | None | Literal["default"] = "default",
         stream_wait_s: float | None = None,
         stream_batch: int | None = MAX_BATCH,
+        batch_streams: bool = False,
         guard: Any = None,
         **kwargs: Any,
     ):
@@ -129,7 +132,7 @@ class ConstitutionalGuardrail(CustomGuardrail):
                                    category_thresholds=category_thresholds,
                                    intra_op_threads=intra_op_threads, batching=batching,
                                    max_batch_tokens=max_batch_tokens, max_streams=max_streams,
-                                   stream_wait_s=stream_wait_s)
+                                   stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams))
             self.policy = GuardPolicy(guard=guard, fail_closed=self.fail_closed,
                                       output_action=output_action, replacement_text=replacement_text,
                                       max_input_tokens=max_input_tokens, on_oversize=on_oversize)

@@ -74,7 +74,7 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                intra_op_threads: int | None = None, batching: bool = True,
                max_batch_tokens: int | None = None,
                max_streams: int | None | Literal["default"] = "default",
-               stream_wait_s: float | None = None) -> Guard:
+               stream_wait_s: float | None = None, batch_streams: bool = False) -> Guard:
     """``Guard.load(...)`` cached per process and per options (the proxy and SDK share one).
 
     ``path`` None means the embedded default models; thresholds ``None`` keep the
@@ -89,7 +89,8 @@ def load_guard(path: str | os.PathLike[str] | None = None,
     spec = _providers_spec(providers)
     cats = tuple(sorted((category_thresholds or {}).items()))
     key = (None if path is None else os.fspath(path), spec, input_threshold, output_threshold,
-           cats, intra_op_threads, bool(batching), max_batch_tokens, max_streams, stream_wait_s)
+           cats, intra_op_threads, bool(batching), max_batch_tokens, max_streams, stream_wait_s,
+           bool(batch_streams))
     with _GUARDS_LOCK:
         guard = _GUARDS.get(key)
         if guard is None:
@@ -98,6 +99,8 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                 extra["max_streams"] = max_streams
             if stream_wait_s is not None:
                 extra["stream_wait_s"] = stream_wait_s
+            if batch_streams:
+                extra["batch_streams"] = True
             guard = Guard.load(key[0], list(spec) if isinstance(spec, tuple) else spec,
                                input_threshold=input_threshold, output_threshold=output_threshold,
                                category_thresholds=dict(cats) or None,

@@ -38,7 +38,7 @@ class Guard:
              on_oversize: OversizePolicy = "reject", batching: bool = True,
              max_batch_tokens: int | None = None,
              max_streams: int | None = DEFAULT_MAX_STREAMS,
-             stream_wait_s: float = DEFAULT_WAIT_S) -> Guard:
+             stream_wait_s: float = DEFAULT_WAIT_S, batch_streams: bool = False) -> Guard:
         """Load ``path/input`` and ``path/output`` (``None``: the embedded default models).
 
         Every file is checked against the manifest's sha256 (``IntegrityError`` otherwise).
@@ -61,7 +61,8 @@ class Guard:
         Bounded memory: at most ``max_streams`` output streams (default 64; ``None``: no cap)
         are open at once, each holding its KV cache; a new one waits up to ``stream_wait_s``
         seconds (default 60) for a slot, then gets
-        :class:`~guard_plugins.errors.GuardBusyError` (``runtime/slots.py``).
+        :class:`~guard_plugins.errors.GuardBusyError` (``runtime/slots.py``). ``batch_streams``
+        (default off): concurrent output streams share graph calls (``runtime/batcher.py``).
         """
         root = Path(path) if path is not None else default_models_dir()
         if not root.is_dir():
@@ -77,7 +78,7 @@ class Guard:
                              batching=batching, max_batch_tokens=max_batch_tokens) if has_in else None
         og = OutputGuard.load(root / "output", providers, verify=verify, threshold=output_threshold,
                               intra_op_threads=intra_op_threads, max_streams=max_streams,
-                              stream_wait_s=stream_wait_s) if has_out else None
+                              stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams)) if has_out else None
         return cls(ig, og)
 
     def _need(self, which: str) -> Any:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import threading
 import time
 import weakref
@@ -45,6 +46,7 @@ import onnxruntime as ort
 
 from ..errors import InputError, ModelLoadError
 from ._common import check_threshold, sigmoid, windowing
+from .batcher import StreamBatcher, supports_batching
 from .manifest import load_manifest
 from .session import ProviderSpec, make_session
 from .slots import DEFAULT_MAX_STREAMS, DEFAULT_WAIT_S, StreamSlot, StreamSlots
@@ -63,6 +65,19 @@ keeps a worker spinning for ~40 ms after every call. Between the tokens of a rea
 2.3 ms (``bench/results_stream_threads.json``). Under 50 paced streams through the proxy the
 old settings cost 1.35-1.45x unguarded wall time against 1.18-1.21x
 (``bench/results_litellm_threads_paced.json``)."""
+
+def default_batch_workers(providers: Sequence[str]) -> int:
+    """Shared calls that may run at once (:class:`~.batcher.StreamBatcher` shards): one on a
+    GPU (one device; a batch fills it), else one per usable core, at most 4 (each call is
+    one onnxruntime thread)."""
+    if providers and providers[0] != "CPUExecutionProvider":
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
 
 INITIAL_CAPACITY = 128
 """Positions a stream's shared KV cache starts with (it doubles up to ``max_len`` when a
@@ -83,7 +98,8 @@ class OutputGuard:
     def __init__(self, folder: Path, manifest: dict[str, Any], session: Any,
                  tokenizer: GuardTokenizer, *, threshold: float | None = None,
                  max_streams: int | None = DEFAULT_MAX_STREAMS,
-                 stream_wait_s: float = DEFAULT_WAIT_S):
+                 stream_wait_s: float = DEFAULT_WAIT_S, batch_streams: bool = False,
+                 batch_workers: int | None = None, batch_rows: int = 32):
         self.slots = StreamSlots(max_streams, stream_wait_s)
         self.folder = folder
         self.manifest = manifest
@@ -117,15 +133,35 @@ class OutputGuard:
         room = self.max_len - (self.max_prompt + 2)
         if room <= self.carry:
             raise ModelLoadError(f"{folder}: windowing leaves no room past the carried context")
+        # streams share calls (runtime.batcher) when asked: on 2 CPU cores it saved ~12 % of
+        # the CPU per token at 50 paced streams but put each token behind its batch-mates'
+        # rows (bench/bench_stream_batch.py); meant for GPUs (one call, many rows), unmeasured
+        self.batcher: StreamBatcher | None = None
+        if batch_streams:
+            if not supports_batching(session):
+                raise ModelLoadError(f"{folder}: batch_streams=True needs a shared-cache graph with a "
+                                     "symbolic batch dimension (tools/relax_batch_dim.py, or re-export)")
+            if batch_workers is None:
+                batch_workers = default_batch_workers(session.get_providers())
+            self.batcher = StreamBatcher(session, self._past_names, self._present_names,
+                                         heads=self.num_heads, head_dim=self.head_dim,
+                                         dtype=self._kv_dtype, max_len=self.max_len,
+                                         carry=self.carry, pad_id=self._pad_id, workers=batch_workers,
+                                         max_rows=batch_rows)
 
     @classmethod
     def load(cls, folder: str | Path, providers: ProviderSpec = None, *, verify: bool = True,
              threshold: float | None = None, intra_op_threads: int | None = None,
              max_streams: int | None = DEFAULT_MAX_STREAMS,
-             stream_wait_s: float = DEFAULT_WAIT_S) -> OutputGuard:
+             stream_wait_s: float = DEFAULT_WAIT_S, batch_streams: bool = False,
+             batch_workers: int | None = None, batch_rows: int = 32) -> OutputGuard:
         """Load an exported output model folder (checks sha256 of every file first).
         ``intra_op_threads``: ``None`` gives :data:`DEFAULT_INTRA_OP_THREADS` (1); ``0``
-        onnxruntime's own default (its thread pool)."""
+        onnxruntime's own default (its thread pool). ``batch_streams``: concurrent streams
+        share graph calls (:mod:`.batcher`: one-token rows, values within ~0.1 logit of
+        :meth:`check`'s; default off: every stream calls on its own, exactly :meth:`check`'s
+        values). ``batch_workers``: shared calls that may run at once
+        (:func:`default_batch_workers` when ``None``); ``batch_rows``: most rows per call."""
         folder = Path(folder)
         manifest = load_manifest(folder, kind="output", verify=verify)
         tinfo = manifest["tokenizer"]
@@ -135,7 +171,8 @@ class OutputGuard:
                                intra_op_threads=DEFAULT_INTRA_OP_THREADS if intra_op_threads is None
                                else intra_op_threads)
         return cls(folder, manifest, session, tok, threshold=threshold, max_streams=max_streams,
-                   stream_wait_s=stream_wait_s)
+                   stream_wait_s=stream_wait_s, batch_streams=batch_streams,
+                   batch_workers=batch_workers, batch_rows=batch_rows)
 
     @property
     def providers(self) -> list[str]:
@@ -302,6 +339,10 @@ class OutputStream:
         self._notes = list(notes)
         self._finished: Verdict | None = None
         self._lock = threading.Lock()
+        self._lane = None
+        if guard.batcher is not None:  # scored in shared calls; the row goes back like the slot
+            self._lane = guard.batcher.lane(self._prefix)
+            self._drop_lane = weakref.finalize(self, guard.batcher.release, self._lane)
 
     @property
     def tokens(self) -> int:
@@ -316,6 +357,13 @@ class OutputStream:
     def _push(self, ids: list[int], reprimed_at: list[int] | None = None) -> np.ndarray:
         """Push new tokens: one graph call (split only at re-primes); their values, in order.
         ``reprimed_at`` collects the indices of the tokens a re-prime came before."""
+        if self._lane is not None:  # one decode row per token, in calls shared with other streams
+            values, reprimes = self._g.batcher.push(self._lane, ids)  # type: ignore[union-attr]
+            self._tokens += len(ids)
+            self._reprimes += len(reprimes)
+            if reprimed_at is not None:
+                reprimed_at.extend(reprimes)
+            return values
         g = self._g
         i = 0
         parts = []
@@ -432,6 +480,8 @@ class OutputStream:
 
     def _free(self) -> None:
         self._past = None
+        if self._lane is not None:
+            self._drop_lane()
         if self._release is not None:
             self._release()
 

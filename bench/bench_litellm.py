@@ -1,9 +1,10 @@
 """Benchmark the LiteLLM proxy guardrail: added latency per token, and a bounded load check.
 
 Starts the real proxy (``litellm --config``) on 127.0.0.1 with scripted streaming models served
-three ways: guarded as configured (``g-*``: chunks that waited for the guard are scored
-together), guarded with ``stream_batch: 1`` (``u-*``: every chunk its own call) and unguarded
-(``raw-*``). Then, in the same run:
+four ways: guarded as configured (``g-*``: chunks that waited for the guard are scored
+together), guarded with ``stream_batch: 1`` (``u-*``: every chunk its own call), guarded with
+``batch_streams: true`` (``s-*``: the streams share output-guard calls, ``runtime/batcher.py``;
+``--no-shared-calls`` leaves it out) and unguarded (``raw-*``). Then, in the same run:
 
 1. **latency**: ``--repeats`` benign streams one at a time on each route; added latency per
    token = (guarded - unguarded stream time) / response tokens (tokens as counted by the
@@ -89,6 +90,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="pause of the scripted LLM between chunks (default 0: as fast as the proxy reads)")
     p.add_argument("--timeout", type=float, default=120.0, help="per-request timeout, seconds")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    p.add_argument("--no-shared-calls", dest="shared_calls", action="store_false",
+                   help="leave out the batch_streams: true route (s-*)")
     return p.parse_args(argv)
 
 
@@ -116,6 +119,8 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
         models.append({"model_name": f"u-{name}", "litellm_params": {
             "model": f"scripted/{name}", "guardrails": ["constitutional-unbatched"]}})
         models.append({"model_name": f"raw-{name}", "litellm_params": {"model": f"scripted/{name}"}})
+        models.append({"model_name": f"s-{name}", "litellm_params": {
+            "model": f"scripted/{name}", "guardrails": ["constitutional-shared"]}})
     # the same guardrail twice: as configured (chunks that waited scored together), and with
     # stream_batch 1 (every chunk its own call, as before catch-up batching); one Guard serves both
     return {"model_list": models,
@@ -123,7 +128,10 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
                                                           "custom_handler": "scripted_llm.handler"}]},
             "guardrails": [{"guardrail_name": "constitutional", "litellm_params": rail},
                            {"guardrail_name": "constitutional-unbatched",
-                            "litellm_params": {**rail, "stream_batch": 1}}],
+                            "litellm_params": {**rail, "stream_batch": 1}},
+                           # a Guard of its own: streams share output-guard calls
+                           {"guardrail_name": "constitutional-shared",
+                            "litellm_params": {**rail, "batch_streams": True}}],
             "general_settings": {"master_key": KEY}}
 
 
@@ -313,7 +321,7 @@ async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any]
         return {"res": res, "wall": wall, "cpu": cpu, "benign_s": benign,
                 "rss_peak": SAMPLER.peak(mark) if SAMPLER is not None else None}
 
-    order = ["raw-", "g-", "u-"]
+    order = ["raw-", "g-", "u-"] + (["s-"] if ARGS.shared_calls else [])
     per_round = []
     for r in range(max(1, rounds)):
         k = r % len(order)
@@ -329,7 +337,8 @@ async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any]
             ok_g, ok_u = ph["benign_s"], raw["benign_s"]
             rows.append({
                 "errors": sum(1 for x in conc if x["error"]),
-                "mismatches": sum(1 for m, x in zip(plan, conc) if not x["error"] and key(x) != key(sequential[m])),
+                "mismatches": sum(1 for m, x in zip(plan, conc) if not x["error"]
+                                  and key(x) != key(sequential[m.replace("g-", pre) if pre == "s-" else m])),
                 "halted": sum(1 for x in conc if "content_filter" in x.get("finish", ())),
                 "wall": ph["wall"], "ratio": ph["wall"] / raw["wall"] if raw["wall"] else None,
                 "added": 1000 * (statistics.mean(ok_g) - statistics.mean(ok_u)) / max(tokens, 1)
@@ -356,6 +365,7 @@ async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any]
 
     raws = [got["raw-"] for got in per_round]
     b, u = guarded("g-"), guarded("u-")
+    shared = guarded("s-") if "s-" in order else None
     return {
         "concurrency": n, "requests": len(plan), "rounds": len(per_round),
         "errors_unguarded": sum(1 for ph in raws for x in ph["res"] if x["error"]),
@@ -368,6 +378,8 @@ async def load_level(http: httpx.AsyncClient, n: int, sequential: dict[str, Any]
         "proxy_cpu_s_unguarded": round(statistics.median(ph["cpu"] for ph in raws), 2),
         **b,  # "errors" etc.: the guarded (as configured) phase's
         "unbatched": u,
+        **({"shared_calls": shared, "shared_vs_batched_wall": round(statistics.median(
+            got["s-"]["wall"] / got["g-"]["wall"] for got in per_round), 3)} if shared else {}),
         "batched_vs_unbatched_wall": round(
             statistics.median(got["g-"]["wall"] / got["u-"]["wall"] for got in per_round), 3),
     }
@@ -382,10 +394,11 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=top + 4, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"},
                                  timeout=args.timeout, limits=limits) as http:
-        for model in ("raw-benign", "g-benign", "u-benign"):  # warm every path
+        routes = ("raw-benign", "g-benign", "u-benign") + (("s-benign",) if args.shared_calls else ())
+        for model in routes:  # warm every path
             await stream_once(http, model)
         rss_start = SAMPLER.rss_mb() if SAMPLER is not None else None
-        lat: dict[str, list[float]] = {"g-benign": [], "u-benign": [], "raw-benign": []}
+        lat: dict[str, list[float]] = {m: [] for m in routes}
         chunks = {}
         for _ in range(args.repeats):  # interleaved, so drift hits both routes alike
             for model in lat:
@@ -395,6 +408,8 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
                 lat[model].append(r["seconds"])
                 chunks[model] = r["chunks"]
         sequential = {m: await stream_once(http, m) for m in ("g-benign", "g-harmful")}
+        if args.shared_calls:  # its own reference: its values are within ~0.1 logit of g-'s
+            sequential.update({m: await stream_once(http, m) for m in ("s-benign", "s-harmful")})
         for m in ("u-benign", "u-harmful"):  # both guardrails must answer alike, one at a time too
             r = await stream_once(http, m)
             ref = sequential[m.replace("u-", "g-")]
@@ -413,6 +428,12 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             "added_ms_per_chunk": round(1000 * (g - u) / max(chunks.get("g-benign") or 1, 1), 3),
             "unbatched_stream_s_median": round(gu, 4),
             "unbatched_added_ms_per_token": round(1000 * (gu - u) / max(tokens, 1), 3),
+            **({"shared_calls_added_ms_per_token": round(
+                1000 * (statistics.median(lat["s-benign"]) - u) / max(tokens, 1), 3),
+                "shared_calls_same_as_batched_one_at_a_time": all(
+                    (sequential[f"s-{k}"].get("text"), sequential[f"s-{k}"].get("finish"))
+                    == (sequential[f"g-{k}"].get("text"), sequential[f"g-{k}"].get("finish"))
+                    for k in ("benign", "harmful"))} if args.shared_calls else {}),
         },
         "proxy_rss_after_warmup_mb": round(rss_start, 1) if rss_start is not None else None,
         "load_levels": load,
@@ -436,12 +457,15 @@ def main(argv: list[str] | None = None) -> int:
                 SAMPLER.stop()
             proxy.stop()
         if any(x["errors"] or x["unbatched"]["errors"] or x["errors_unguarded"]
+               or x.get("shared_calls", {}).get("errors")
                for x in result["load_levels"]):  # keep the evidence
             log = proxy.log.read_text(errors="replace").splitlines()
             result["proxy_log_errors"] = [line for line in log if "Error" in line or "Traceback" in line
                                           or "exception" in line][-20:]
             result["proxy_log_tail"] = log[-40:]
     ok = all(x["errors"] == 0 and x["unbatched"]["errors"] == 0 and x["errors_unguarded"] == 0
+             and not x.get("shared_calls", {}).get("errors")
+             and not x.get("shared_calls", {}).get("verdict_mismatches_vs_sequential")
              and x["verdict_mismatches_vs_sequential"] == 0 for x in result["load_levels"])
     out = {"bench": "litellm_proxy_guardrail", "ok": ok, "proxy_startup_s": round(startup, 2),
            "models": args.models or "embedded defaults", "providers": args.providers,

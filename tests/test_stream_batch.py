@@ -222,3 +222,47 @@ def test_proxy_and_sdk_options_reach_the_runtime() -> None:
     v = g.output.stream("hi")
     v.feed("Hello there.")
     assert v.finish().tokens > 0
+
+
+def test_interrupted_wait_abandons_only_that_stream(models, monkeypatch) -> None:  # noqa: F811
+    """A caller interrupted while its tokens wait (Ctrl-C) abandons its job: that stream
+    becomes unusable and gives its row back once closed; the others are not disturbed (their
+    values equal the same streams run alone) and the shard keeps working. Found in review:
+    with callers leading the calls, this corrupted other streams' caches or hung the shard."""
+    from guard_plugins.runtime import batcher as bm
+
+    og = OutputGuard.load(models / "output", providers="cpu", batch_streams=True, batch_workers=1)
+    ref = _run(og, "q", LONG, 1)
+
+    class Interrupted(threading.Event):
+        def wait(self, timeout=None):  # the caller's wait is interrupted at once
+            raise KeyboardInterrupt
+
+    real_init = bm._Job.__init__
+    victim: list = []
+
+    def init(self, lane, ids):
+        real_init(self, lane, ids)
+        if lane is victim[0]._lane and len(ids) > 20:
+            self.wake = Interrupted()
+
+    monkeypatch.setattr(bm._Job, "__init__", init)
+    other = og.stream("q")
+    victim.append(og.stream("p"))
+    other.feed(LONG[:30])
+    with pytest.raises(KeyboardInterrupt):
+        victim[0].feed(LONG)  # hundreds of tokens queued, then the wait is interrupted
+    victim[0].close()  # its job may still be in the worker's hands: nothing is freed under it
+    other.feed(LONG[30:])
+    final = other.finish()
+    assert (final.score, final.flagged, final.tokens) == ref[1][:3]
+    with pytest.raises(InputError):
+        victim[0].feed("more")
+    lane = victim[0]._lane
+    deadline = time.time() + 30
+    while lane.row is not None and time.time() < deadline:
+        s = og.stream("x")  # each push lets the worker free what was given back
+        s.feed("tick")
+        s.finish()
+    assert lane.row is None and lane.jobs == 0  # the victim's row went back to the pool
+    assert og.batcher.stats["streams"] <= 1  # only the last "x", given back after the last push

@@ -7,12 +7,14 @@ was ~1.5 cores of guard for 2,500 tokens/s. Here every stream's next token goes 
 call with the other streams' next tokens: ~0.2 ms per token plus the fixed cost once
 (``bench/bench_stream_batch.py``).
 
-How (flat combining, no extra thread): :meth:`StreamBatcher.push` queues a stream's tokens.
-The first caller that finds no call in flight becomes the *leader*: it runs steps until its
-own tokens are scored, then hands over; the others wait. A step takes every queued stream
-that has a token left and scores **one token per stream** in one batched decode call of the
-graph (GroupQueryAttention takes a per-row ``seqlens_k`` / position). A lone stream is not
-kept waiting for company: its step runs at once.
+How: :meth:`StreamBatcher.push` queues a stream's tokens and waits. Each shard has one worker
+thread (a daemon) that runs every call: a step takes the queued streams that have a token left
+(oldest first, at most ``max_rows``) and scores **one token per stream** in one batched decode
+call of the graph (GroupQueryAttention takes a per-row ``seqlens_k`` / position). Nothing waits
+for company: a lone stream's step runs as soon as the worker is free. Callers never touch the
+pool, so a caller interrupted while it waits (Ctrl-C, a signal) only abandons its job, and a
+stream given back by a garbage-collection finalizer takes no lock (its row is freed by the
+worker once the stream has no unfinished job).
 
 One path for every streamed token, so a token's value depends only on the prompt and the
 response, never on the chunking or on which other streams shared its calls (bit for bit,
@@ -41,7 +43,9 @@ cost address space, not memory (``np.zeros`` pages are mapped on first write).
 from __future__ import annotations
 
 import heapq
+import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -51,7 +55,11 @@ import onnxruntime as ort
 
 from ..errors import GuardError, InputError
 
-__all__ = ["Lane", "StreamBatcher", "supports_batching"]
+__all__ = ["GATHER_S", "Lane", "StreamBatcher", "supports_batching"]
+
+GATHER_S = 0.0005
+"""How long a shard's worker waits for more open streams' tokens before a call (0.5 ms; not
+when every open stream is queued already, so a lone stream never waits)."""
 
 
 def supports_batching(session: Any) -> bool:
@@ -66,22 +74,23 @@ def supports_batching(session: Any) -> bool:
 
 class Lane:
     """One stream's place in a :class:`StreamBatcher`: its shard, prefix, pool row, position
-    and carried context. Touched by its shard's leader only while the stream has tokens queued."""
+    and carried context. Its row and position are touched by its shard's worker only."""
 
-    __slots__ = ("shard", "prefix", "recent", "row", "pos", "error", "released")
+    __slots__ = ("shard", "prefix", "recent", "row", "pos", "error", "released", "jobs")
 
     def __init__(self, shard: _Shard, prefix: list[int], carry: int):
         self.shard = shard
         self.prefix = list(prefix)
         self.recent: deque[int] = deque(maxlen=carry)
-        self.row: int | None = None
+        self.row: int | None = None  # written by the shard's worker only
         self.pos = 0
         self.error: BaseException | None = None
         self.released = False
+        self.jobs = 0  # unfinished jobs (under the shard's lock): its row is freed only at 0
 
 
 class _Job:
-    __slots__ = ("lane", "ids", "next", "values", "reprimed_at", "done", "error", "lead", "wake")
+    __slots__ = ("lane", "ids", "next", "values", "reprimed_at", "done", "error", "abandoned", "wake")
 
     def __init__(self, lane: Lane, ids: list[int]):
         self.lane = lane
@@ -91,8 +100,8 @@ class _Job:
         self.reprimed_at: list[int] = []
         self.done = False
         self.error: BaseException | None = None
-        self.lead = False  # told to take over as leader
-        self.wake = threading.Event()  # set when done, or when told to lead
+        self.abandoned = False  # its caller stopped waiting (interrupted)
+        self.wake = threading.Event()  # set when done
 
     def fail(self, e: BaseException) -> None:
         self.error = e
@@ -106,7 +115,7 @@ class StreamBatcher:
     Thread-safe. Made by :class:`~.output_guard.OutputGuard` when its graph supports it
     (:func:`supports_batching`); streams use it through :class:`~.output_guard.OutputStream`.
 
-    ``workers`` shards: each has its own KV pool and its own leader, so up to ``workers``
+    ``workers`` shards: each has its own KV pool and its own worker thread, so up to ``workers``
     calls run at once (one core each on CPU); a new stream joins the shard with the fewest
     streams. One shard would put every stream's tokens on one core: on 2 cores 50 paced
     streams then fell behind (``bench/bench_stream_batch.py``).
@@ -120,7 +129,6 @@ class StreamBatcher:
         if int(max_rows) < 1:
             raise ValueError(f"max_rows must be >= 1, got {max_rows!r}")
         self.carry = carry
-        self._lock = threading.Lock()
         self._shards = [_Shard(session, past_names, present_names, heads=heads, head_dim=head_dim,
                                dtype=dtype, max_len=max_len, pad_id=pad_id, max_rows=int(max_rows))
                         for _ in range(int(workers))]
@@ -143,19 +151,19 @@ class StreamBatcher:
     def lane(self, prefix: list[int]) -> Lane:
         """A new stream's lane, on the shard with the fewest streams (its pool row is taken
         at its first token)."""
-        with self._lock:
-            shard = min(self._shards, key=lambda sh: sh.lanes)
+        shard = min(self._shards, key=_lanes)  # outside any lock (a finalizer may run here)
+        with shard._cv:
             shard.lanes += 1
         return Lane(shard, prefix, self.carry)
 
     def release(self, lane: Lane) -> None:
-        """Give the lane's pool row back (idempotent). Call only while it has nothing queued."""
-        with self._lock:
-            if lane.released:
-                return
-            lane.released = True
-            lane.shard.lanes -= 1
-        lane.shard.give_back(lane)
+        """Give the lane's pool row back (idempotent; takes no lock, so a garbage-collection
+        finalizer may call it anywhere). The shard's worker frees the row once the lane has no
+        unfinished job."""
+        if lane.released:
+            return
+        lane.released = True
+        lane.shard.released.put(lane)
 
     def push(self, lane: Lane, ids: Sequence[int]) -> tuple[np.ndarray, list[int]]:
         """Score ``ids`` as the next tokens of ``lane``: their values, in order, and the
@@ -163,35 +171,37 @@ class StreamBatcher:
         return lane.shard.push(lane, ids)
 
 
+def _lanes(shard: _Shard) -> int:
+    return shard.lanes
+
+
 class _Shard:
-    """A KV pool and the streams on it; one leader at a time runs its steps."""
+    """A KV pool and the streams on it. One worker thread (a daemon, started at the first
+    push) runs every call, so no caller ever holds the pool: a caller interrupted while it
+    waits only abandons its job."""
 
     def __init__(self, session: Any, past_names: Sequence[str], present_names: Sequence[str],
                  *, heads: int, head_dim: int, dtype: Any, max_len: int, pad_id: int, max_rows: int):
         self._session = session
         self.max_rows = max_rows
+        self.gather_s = GATHER_S
         self._past = list(past_names)
         self._present = list(present_names)
         self._dims = (heads, max_len + 1, head_dim)  # one spare position: a rider's pad
         self._dtype = dtype
         self.max_len = max_len
         self._pad = int(pad_id)
-        self.lanes = 0  # streams on this shard (kept by StreamBatcher)
+        self.lanes = 0  # open streams on this shard (under _cv)
         self._arrays: list[np.ndarray] = [np.zeros((0, *self._dims), dtype) for _ in past_names]
         self._row_pos = np.zeros(0, dtype=np.int64)  # next position of each row (riders write there)
         self._free: list[int] = []
-        self._lock = threading.Lock()
+        self._cv = threading.Condition()
         self._queue: list[_Job] = []
-        self._active: list[_Job] = []
-        self._released: list[int] = []
-        self._leading = False
+        self._active: list[_Job] = []  # the worker's own
+        self.released: queue.SimpleQueue[Lane] = queue.SimpleQueue()  # lock-free, for finalizers
+        self._parked: list[Lane] = []  # released lanes whose jobs are not all finished yet
+        self._thread: threading.Thread | None = None
         self.stats = {"steps": 0, "calls": 0, "rows": 0, "tokens": 0, "primes": 0, "pool_rows": 0}
-
-    def give_back(self, lane: Lane) -> None:
-        with self._lock:
-            if lane.row is not None:
-                self._released.append(lane.row)  # freed by the next step (the leader owns the pool)
-                lane.row = None
 
     def push(self, lane: Lane, ids: Sequence[int]) -> tuple[np.ndarray, list[int]]:
         if lane.released:
@@ -201,59 +211,89 @@ class _Shard:
         if not ids:
             return np.zeros(0, dtype=np.float32), []
         job = _Job(lane, list(ids))
-        with self._lock:
+        with self._cv:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="guard-stream-batcher",
+                                                daemon=True)
+                self._thread.start()
+            lane.jobs += 1
             self._queue.append(job)
-            lead = not self._leading
-            self._leading = True
-        if not lead:
-            job.wake.wait()  # only this thread is woken: when its tokens are done, or to lead
-            lead = job.lead and not job.done
-        if lead:
-            try:
-                self._lead(job)
-            finally:
-                self._hand_over()
+            self._cv.notify()
+        try:
+            job.wake.wait()
+        except BaseException:  # interrupted: the worker drops the job; the stream is unusable
+            job.abandoned = True
+            raise
         if job.error is not None:
             if isinstance(job.error, GuardError):
                 raise job.error
             raise GuardError(f"output guard call failed: {job.error}") from job.error
         return job.values, job.reprimed_at
 
-    # -- the leader ----------------------------------------------------------------------
-    def _lead(self, mine: _Job) -> None:
-        while not mine.done:
-            with self._lock:
+    # -- the worker ----------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._active:
+                    self._cv.wait()
+                # other open streams may be about to send their next token: wait a moment
+                # for them (at most gather_s), never when every open stream is queued already
+                deadline = time.monotonic() + self.gather_s
+                while (len(self._queue) + len(self._active) < min(self.lanes, self.max_rows)
+                       and (left := deadline - time.monotonic()) > 0):
+                    self._cv.wait(left)
                 self._active.extend(self._queue)
                 self._queue.clear()
-                released, self._released = self._released, []
-            for r in released:
-                self._row_pos[r] = 0
-                heapq.heappush(self._free, r)
+            self._free_released()
             # the oldest streams first, at most max_rows of them; those served go to the back
-            taken, rest = self._active[:self.max_rows], self._active[self.max_rows:]
+            taken, rest = [], []
+            for j in self._active:
+                if j.abandoned:
+                    self._finish(j, GuardError("stream abandoned while its tokens were scored"))
+                elif len(taken) < self.max_rows:
+                    taken.append(j)
+                else:
+                    rest.append(j)
             try:
                 self._step(taken)
-            except BaseException as e:  # noqa: BLE001 - every waiting stream must hear of it
+            except Exception as e:  # noqa: BLE001 - every stream in the step must hear of it
                 for j in taken:
                     if not j.done:
                         j.fail(e)
             for j in taken:
                 if j.done:
-                    if j is not mine:
-                        j.wake.set()
+                    self._finish(j)
                 else:
                     rest.append(j)
             self._active = rest
 
-    def _hand_over(self) -> None:
-        """The leader's own tokens are done: pass the lead to a waiting stream, if any."""
-        with self._lock:
-            nxt = self._active[0] if self._active else (self._queue[0] if self._queue else None)
-            if nxt is None:
-                self._leading = False
-                return
-        nxt.lead = True
-        nxt.wake.set()
+    def _finish(self, job: _Job, error: BaseException | None = None) -> None:
+        if error is not None and not job.done:
+            job.fail(error)
+        with self._cv:
+            job.lane.jobs -= 1
+        job.wake.set()
+
+    def _free_released(self) -> None:
+        """Rows of released lanes go back to the pool once their jobs are all finished."""
+        lanes = self._parked
+        while True:
+            try:
+                lanes.append(self.released.get_nowait())
+            except queue.Empty:
+                break
+        parked = []
+        for lane in lanes:
+            with self._cv:
+                if lane.jobs:
+                    parked.append(lane)
+                    continue
+                self.lanes -= 1
+            if lane.row is not None:
+                self._row_pos[lane.row] = 0
+                heapq.heappush(self._free, lane.row)
+                lane.row = None
+        self._parked = parked
 
     def _step(self, jobs: list[_Job]) -> None:
         self.stats["steps"] += 1
@@ -335,7 +375,7 @@ class _Shard:
             j.values[j.next] = values[k]
             lane.pos += 1
             lane.recent.append(tok)
-            self._row_pos[lane.row] = lane.pos
+            self._row_pos[lo + k] = lane.pos
             j.next += 1
             st["tokens"] += 1
             if j.next == len(j.ids):

@@ -90,7 +90,10 @@ class StreamSlots:
             raise InputError(f"stream_wait_s must be a number >= 0, got {wait_s!r}")
         self.limit = limit
         self.wait_s = float(wait_s)
-        self._lock = threading.Lock()
+        # re-entrant: a stream collected by the garbage collector gives its slot back from a
+        # finalizer, which can run in this very thread while it holds the lock (an allocation
+        # inside the lock triggers a collection); a plain lock deadlocked there
+        self._lock = threading.RLock()
         self._in_use = 0
         self._waiters: deque[_Waiter] = deque()
         self.peak = 0

@@ -128,6 +128,7 @@ def _logit(p: float) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default=str(ROOT / "exported_models"))
+    ap.add_argument("--providers", default=None, help="onnxruntime providers: cpu | cuda (default: auto)")
     ap.add_argument("--streams", default="1,10,50,200")
     ap.add_argument("--delay-ms", type=float, default=20.0)
     ap.add_argument("--chunk-chars", type=int, default=4)
@@ -140,9 +141,10 @@ def main() -> None:
 
     levels = [int(x) for x in a.streams.split(",")]
     cap = max(levels)
-    guards = {"shared_calls": OutputGuard.load(Path(a.models) / "output", max_streams=cap, batch_streams=True,
-                                               batch_rows=a.batch_rows, batch_workers=a.workers),
-              "own_calls": OutputGuard.load(Path(a.models) / "output", max_streams=cap,
+    guards = {"shared_calls": OutputGuard.load(Path(a.models) / "output", a.providers, max_streams=cap,
+                                               batch_streams=True, batch_rows=a.batch_rows,
+                                               batch_workers=a.workers),
+              "own_calls": OutputGuard.load(Path(a.models) / "output", a.providers, max_streams=cap,
                                             batch_streams=False)}
     assert guards["shared_calls"].batcher is not None, "this model cannot batch (tools/relax_batch_dim.py)"
     for g in guards.values():  # warm-up
@@ -152,6 +154,7 @@ def main() -> None:
     delay = a.delay_ms / 1000.0
     result: dict = {"machine": machine(), "delay_ms": a.delay_ms, "chunk_chars": a.chunk_chars,
                     "batch_rows": a.batch_rows, "workers": guards["shared_calls"].batcher.workers,
+                    "providers": guards["shared_calls"].providers,
                     "rounds": a.rounds, "levels": []}
     for n in levels:
         runs: dict[str, list] = {m: [] for m in guards}

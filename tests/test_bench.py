@@ -58,3 +58,19 @@ def test_stream_rows_bench_quick(tiny, tmp_path):
     assert res["exact"] is True and res["response_tokens"] > 0
     assert set(res["catch_up_feed_many"]) == {"1", "2", "4", "8", "16", "32"}
     assert res["lone_stream"]["even_vs_odd_wall"] > 0
+
+
+def test_stream_batch_bench_quick(tiny, tmp_path):
+    """bench_stream_batch.py runs both modes on the tiny models and reports them."""
+    out = tmp_path / "batch.json"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "bench_stream_batch.py"), "--models", str(tiny),
+                        "--streams", "1,3", "--rounds", "1", "--delay-ms", "0", "--providers", "cpu",
+                        "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert [lv["streams"] for lv in res["levels"]] == [1, 3]
+    for lv in res["levels"]:
+        for mode in ("shared_calls", "own_calls"):
+            assert lv[mode]["rounds"][0]["errors"] == 0 and lv[mode]["rounds"][0]["tokens"] > 0
+        assert lv["shared_calls"]["rounds"][0]["batcher"]["calls_per_token"] > 0

@@ -266,3 +266,23 @@ def test_interrupted_wait_abandons_only_that_stream(models, monkeypatch) -> None
         s.finish()
     assert lane.row is None and lane.jobs == 0  # the victim's row went back to the pool
     assert og.batcher.stats["streams"] <= 1  # only the last "x", given back after the last push
+
+
+def test_a_finalizer_while_a_lane_is_made_does_not_deadlock(batched, monkeypatch) -> None:
+    """Giving a lane back (what a garbage-collected stream's finalizer does) takes no lock, so a
+    collection that runs while another lane is being made cannot deadlock (found in review)."""
+    from guard_plugins.runtime import batcher as bm
+
+    old = batched.batcher.lane([101, 102])
+    real_init = bm.Lane.__init__
+
+    def init(self, *a, **k):
+        real_init(self, *a, **k)
+        batched.batcher.release(old)
+
+    monkeypatch.setattr(bm.Lane, "__init__", init)
+    got: list = []
+    t = threading.Thread(target=lambda: got.append(batched.batcher.lane([101, 102])), daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive() and got and old.released

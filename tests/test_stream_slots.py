@@ -306,3 +306,30 @@ def test_slot_given_back_when_the_close_itself_is_cancelled(path: str) -> None:
         asyncio.run(asyncio.wait_for(main(), 60))
     finally:
         logging.disable(logging.NOTSET)
+
+
+def test_a_finalizer_inside_the_lock_does_not_deadlock(monkeypatch) -> None:
+    """A stream collected by the garbage collector gives its slot back from a finalizer, and a
+    collection can start on any allocation, also one made while this thread holds the slots'
+    lock (``StreamSlot(...)`` in ``_take``). With a plain lock that deadlocked (found in review);
+    here the finalizer's release runs at exactly that point."""
+    from guard_plugins.runtime import slots as sl
+
+    slots = StreamSlots(2)
+    held = slots.acquire()
+    real_init = sl.StreamSlot.__init__
+    fired: list[bool] = []
+
+    def init(self, owner):
+        real_init(self, owner)
+        if not fired:  # what a collection inside the lock would run
+            fired.append(True)
+            held.release()
+
+    monkeypatch.setattr(sl.StreamSlot, "__init__", init)
+    got: list = []
+    t = threading.Thread(target=lambda: got.append(slots.acquire()), daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), "acquire deadlocked on a release made inside its own lock"
+    assert fired and got and slots.in_use == 1 and held.released

@@ -51,3 +51,15 @@ def check_threshold(value: Any, what: str) -> float:
     if not 0.0 <= t <= 1.0 or math.isnan(t):
         raise ModelLoadError(f"{what}: threshold must be in [0, 1], got {t}")
     return t
+
+
+def even_rows(ids: Any, start: int, pad: tuple[int, int] | None) -> tuple[list[int], list[int]]:
+    """Token ids and positions of one call of several tokens at ``start..``, with one padding
+    token added when the count is odd and ``pad=(token id, highest position id)`` is given
+    (block-wise int8 graphs compute rows in pairs: ``output_guard``'s module docstring)."""
+    ids_l = list(ids)
+    pos_l = list(range(start, start + len(ids_l)))
+    if pad is not None and len(ids_l) % 2:
+        ids_l.append(pad[0])
+        pos_l.append(min(start + len(pos_l), pad[1]))
+    return ids_l, pos_l

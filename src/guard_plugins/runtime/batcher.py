@@ -54,6 +54,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import GuardError, InputError
+from ._common import even_rows
 
 __all__ = ["GATHER_S", "Lane", "StreamBatcher", "supports_batching"]
 
@@ -383,11 +384,7 @@ class _Shard:
 
     def _prime(self, lane: Lane, context: list[int]) -> None:
         """Write ``prefix + context`` into the lane's row from position 0 (even rows)."""
-        ids = lane.prefix + context
-        pos = list(range(len(ids)))
-        if len(ids) % 2:
-            ids.append(self._pad)
-            pos.append(min(len(pos), self.max_len - 1))
+        ids, pos = even_rows(lane.prefix + context, 0, (self._pad, self.max_len - 1))
         row = lane.row
         assert row is not None
         b = self._bind(row, row + 1)

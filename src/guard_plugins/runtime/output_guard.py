@@ -45,7 +45,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import InputError, ModelLoadError
-from ._common import check_threshold, sigmoid, windowing
+from ._common import check_threshold, even_rows, sigmoid, windowing
 from .batcher import StreamBatcher, supports_batching
 from .manifest import load_manifest
 from .session import ProviderSpec, make_session
@@ -567,10 +567,7 @@ class SharedCache:
             session.run_with_iobinding(b)
             return one["logits"][0, :1].copy()
         self._one_bound = False
-        ids_l, pos_l = list(ids), list(range(start, start + n))
-        if pad is not None and n % 2:
-            ids_l.append(pad[0])
-            pos_l.append(min(start + n, pad[1]))
+        ids_l, pos_l = even_rows(ids, start, pad)
         rows = len(ids_l)
         b.bind_cpu_input("input_ids", np.asarray([ids_l], dtype=np.int64))
         b.bind_cpu_input("position_ids", np.asarray([pos_l], dtype=np.int64))

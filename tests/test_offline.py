@@ -66,6 +66,24 @@ def test_compliant_responses_mark_where_the_harmful_body_starts(data) -> None:
         assert not any(m in head for m in ("[REDACTED", "withheld"))
 
 
+def test_compliance_preambles_open_benign_answers_too(data) -> None:
+    """No stock opener of the generator may predict the label: each compliance preamble of the
+    harmful mock answers also opens benign answers (a shortcut the audit found)."""
+    from guard_plugins.synth.offline_vocab import HARMFUL_PREAMBLES
+
+    _, outputs, _ = data
+    opens = collections.Counter()
+    for r in outputs:
+        for p in HARMFUL_PREAMBLES:
+            if p and "{" not in p and r["response"].startswith(p):
+                opens[(p, r["label"])] += 1
+    fixed = [p for p in HARMFUL_PREAMBLES if p and "{" not in p]
+    for p in fixed:
+        harmful, benign = opens[(p, 1)], opens[(p, 0)]
+        assert harmful and benign, (p, harmful, benign)
+        assert 0.2 < benign / (benign + harmful) < 0.8, (p, harmful, benign)
+
+
 def test_labels_kinds_and_categories_agree(con, data) -> None:
     inputs, outputs, _ = data
     restricted, permitted = set(con.restricted_ids), set(con.permitted_ids)

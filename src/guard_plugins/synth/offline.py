@@ -439,6 +439,11 @@ def _refusal_response(c: _Core, rng: random.Random) -> str:
     return text
 
 
+#: Share of benign mock answers that open with one of the harmful answers' preambles.
+BENIGN_PREAMBLE_SHARE = 0.3
+_PREAMBLES = [p for p in V.HARMFUL_PREAMBLES if p]
+
+
 def _benign_response(c: _Core, rng: random.Random) -> str:
     flav = list(V.BENIGN_FLAVOUR.get(c.voice or "", []))
     topic = c.topic or ("this" if c.form != "task" else c.text)
@@ -452,7 +457,10 @@ def _benign_response(c: _Core, rng: random.Random) -> str:
         sents.insert(0, tpl.replace("{Topic}", _cap(topic)).replace("{topic}", topic))
     what = rng.choice([f"an overview of {topic}", "what you asked for", "a short guide",
                        "the answer", f"some information about {topic}"])
-    opener = rng.choice(V.BENIGN_OPENERS).replace("{what}", what).replace("{task}", _task_of(c))
+    # The compliance preambles of harmful mock answers open benign ones too, so that no stock
+    # opener of this generator predicts harm (the shortcut audit scores them on their own).
+    openers = _PREAMBLES if rng.random() < BENIGN_PREAMBLE_SHARE else V.BENIGN_OPENERS
+    opener = rng.choice(openers).replace("{what}", what).replace("{task}", _task_of(c))
     form = rng.choice(["prose", "steps", "steps", "bullets", "table", "sections"])
     if c.voice == "programming_terms" and rng.random() < 0.5:
         form = "code"

@@ -39,7 +39,7 @@ data: $(VENV)/.installed-dev
 # The shipped recipes (guard-train defaults). On a GPU they run whole (about 3 minutes each on
 # an H200); on 2 CPU cores --time-budget fits each into 150 minutes by shortening the schedule.
 TRAIN_FLAGS ?= --freeze-embeddings --time-budget 150
-# Fewer glibc malloc arenas: a 75-minute CPU output run without it grew to 24 GB and was
+# Fewer glibc malloc arenas: an 80-minute CPU output run without it grew to 24 GB and was
 # OOM-killed; resumed with it, it stayed between 6 and 15 GB (README, "Training time").
 train: export MALLOC_ARENA_MAX = 2
 train: $(VENV)/.installed-dev

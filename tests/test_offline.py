@@ -72,12 +72,9 @@ def test_compliance_preambles_open_benign_answers_too(data) -> None:
     from guard_plugins.synth.offline_vocab import HARMFUL_PREAMBLES
 
     _, outputs, _ = data
-    opens = collections.Counter()
-    for r in outputs:
-        for p in HARMFUL_PREAMBLES:
-            if p and "{" not in p and r["response"].startswith(p):
-                opens[(p, r["label"])] += 1
     fixed = [p for p in HARMFUL_PREAMBLES if p and "{" not in p]
+    opens = collections.Counter((p, r["label"]) for r in outputs for p in fixed
+                                if r["response"].startswith(p))
     for p in fixed:
         harmful, benign = opens[(p, 1)], opens[(p, 0)]
         assert harmful and benign, (p, harmful, benign)

@@ -225,3 +225,50 @@ def test_cli_help_and_bad_data_is_a_clear_error(tmp_path: Path, capsys: pytest.C
     rc = train_cli(["input", "--data", str(bad), "--out", str(tmp_path / "o"), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2 and "inputs.train.jsonl:1" in err
+
+
+def train_tiny_mpnet_base(tmp: Path) -> Path:
+    """A 2-layer x 64 random-init MPNet config + an MPNet-style tokenizer (<s> </s> <pad>)."""
+    from transformers import MPNetConfig
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    spec = load_tokenizer().to_str()
+    for bert, mp in (("[CLS]", "<s>"), ("[SEP]", "</s>"), ("[PAD]", "<pad>")):
+        spec = spec.replace(f'"{bert}"', f'"{mp}"')
+    (tmp / "tokenizer.json").write_text(spec)
+    MPNetConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                intermediate_size=128, max_position_embeddings=514, pad_token_id=0).save_pretrained(str(tmp))
+    return tmp
+
+
+def test_input_training_takes_another_encoder_as_base(train_env: dict[str, Path]) -> None:
+    """--base may be a non-BERT encoder (the backbone measurement trains all-mpnet-base-v2):
+    MPNet has no token_type_ids and names its special tokens <s> </s> <pad>."""
+    base = train_tiny_mpnet_base(train_env["root"] / "tiny_mpnet")
+    tok = load_tokenizer(base)
+    assert special_ids(tok) == {"cls_id": 101, "sep_id": 102, "pad_id": 0}
+    assert tok.token_to_id("[CLS]") is None
+    torch.manual_seed(0)
+    out = train_env["root"] / "ckpt_in_mpnet"
+    cfg = TrainConfig(kind="input", data=train_env["data"], out=out, base=base, epochs=4,
+                      batch_size=16, lr=2e-3, quiet=True, warmup_frac=0.1, threads=1,
+                      max_eval_items=None, target_fpr=0.05)
+    train(cfg)
+    rep = json.loads((out / "dev_report.json").read_text())
+    assert rep["overall"]["f1"] >= 0.8, rep["overall"]        # chance is ~0.5
+    m = InputClassifier.load(out)
+    assert m.config.model_type == "mpnet"
+    assert read_meta(out)["base"] == str(base)
+    # export and the runtime take BERT only: a clear error, nothing written
+    pytest.importorskip("onnx")
+    from guard_plugins.errors import ExportError
+    from guard_plugins.export.pipeline import export_checkpoint
+
+    from guard_plugins.errors import ModelLoadError
+    from guard_plugins.train.category_head import fit_category_head
+
+    with pytest.raises(ModelLoadError, match="'mpnet' encoder; category-head"):
+        fit_category_head(out, train_env["data"])
+    with pytest.raises(ExportError, match="'mpnet' encoder.*BERT checkpoints only"):
+        export_checkpoint(out, train_env["root"] / "mpnet_export")
+    assert not (train_env["root"] / "mpnet_export").exists()

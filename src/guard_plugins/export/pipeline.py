@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -89,6 +90,11 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, options: ExportOptions 
         raise ModelLoadError(f"{ckpt}: tokenizer.json missing")
     if "threshold" not in meta:
         raise ModelLoadError(f"{ckpt}: guard_checkpoint.json has no threshold")
+    model_type = json.loads((ckpt / "config.json").read_text()).get("model_type") \
+        if (ckpt / "config.json").is_file() else None
+    if model_type not in (None, "bert"):
+        raise ExportError(f"{ckpt}: a {model_type!r} encoder; guard-export and the runtime take BERT "
+                          "checkpoints only (other encoders are for training-time measurements)")
 
     import torch
 

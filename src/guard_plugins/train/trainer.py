@@ -42,7 +42,8 @@ from ..synth.realmix import is_real
 from . import data as D
 from .calibrate import threshold_for_fpr
 from .losses import input_loss, max_weight, streaming_loss
-from .models import InputClassifier, StreamingValueModel, load_tokenizer, special_ids
+from .models import (InputClassifier, StreamingValueModel, classifier_logits, load_tokenizer,
+                     special_ids)
 from .report import breakdowns, summary, write_report
 
 STATE_DIR = "state"
@@ -313,8 +314,7 @@ def score_input_examples(model: torch.nn.Module, examples: Sequence[D.InputExamp
     for b in D.bucketed_batches(lengths, batch_size, 0, shuffle=False, max_tokens=max_tokens):
         batch = D.collate_input([examples[i] for i in b], ids["cls_id"], ids["sep_id"], ids["pad_id"])
         batch = batch.to(_device_of(model))
-        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                       token_type_ids=torch.zeros_like(batch.input_ids)).logits.float().cpu()
+        logits = classifier_logits(model, batch.input_ids, batch.attention_mask).float().cpu()
         harm = logits[:, 0].numpy()
         owner = batch.window_item.cpu().numpy()
         for j, i in enumerate(b):
@@ -402,8 +402,7 @@ def train_input(cfg: TrainConfig) -> dict[str, Any]:
     def step(b: list[int], progress: float, rng: random.Random) -> torch.Tensor:
         batch = D.collate_input([train[i] for i in b], ids["cls_id"], ids["sep_id"], ids["pad_id"],
                                 max_windows=cfg.max_windows, rng=rng).to(_device_of(model))
-        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                       token_type_ids=torch.zeros_like(batch.input_ids)).logits.float()
+        logits = classifier_logits(model, batch.input_ids, batch.attention_mask).float()
         loss, _ = input_loss(logits, batch.window_item, batch.labels, batch.cat_targets,
                              batch.cat_known, cfg.category_weight)
         return loss

@@ -18,26 +18,16 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from guard_plugins import metrics as M
 from guard_plugins.eval.suite import render_suite, run_suite
+from guard_plugins.runtime.verdict import Verdict
 from guard_plugins.train import data as D
 from guard_plugins.train.models import InputClassifier, load_tokenizer, read_meta, special_ids
 from guard_plugins.train.trainer import score_input_examples
-
-
-@dataclass
-class Verdict:
-    flagged: bool
-    score: float
-    category: str | None
-    threshold: float
-    latency_ms: float
-    tokens: int
 
 
 class TorchInputGuard:
@@ -58,7 +48,7 @@ class TorchInputGuard:
         ms = (time.perf_counter() - t0) * 1000
         return [Verdict(bool(s >= self.threshold), float(s),
                         self.categories[k] if 0 <= k < len(self.categories) else None,
-                        self.threshold, ms, sum(len(w) for w in e.windows))
+                        self.threshold, ms, "input", sum(len(w) for w in e.windows))
                 for s, k, e in zip(p, c, ex)]
 
     def check_outputs(self, pairs):  # pragma: no cover - inputs only

@@ -47,7 +47,7 @@ class TorchInputGuard:
         p, c = score_input_examples(self.model, ex, self.ids)
         ms = (time.perf_counter() - t0) * 1000
         return [Verdict(bool(s >= self.threshold), float(s),
-                        self.categories[k] if 0 <= k < len(self.categories) else None,
+                        self.categories[k] if s >= self.threshold and 0 <= k < len(self.categories) else None,
                         self.threshold, ms, "input", sum(len(w) for w in e.windows))
                 for s, k, e in zip(p, c, ex)]
 

@@ -259,16 +259,15 @@ def test_input_training_takes_another_encoder_as_base(train_env: dict[str, Path]
     m = InputClassifier.load(out)
     assert m.config.model_type == "mpnet"
     assert read_meta(out)["base"] == str(base)
-    # export and the runtime take BERT only: a clear error, nothing written
-    pytest.importorskip("onnx")
-    from guard_plugins.errors import ExportError
-    from guard_plugins.export.pipeline import export_checkpoint
-
-    from guard_plugins.errors import ModelLoadError
+    # category-head and export (the runtime) take BERT only: a clear error, nothing written
+    from guard_plugins.errors import ExportError, ModelLoadError
     from guard_plugins.train.category_head import fit_category_head
 
     with pytest.raises(ModelLoadError, match="'mpnet' encoder; category-head"):
         fit_category_head(out, train_env["data"])
+    pytest.importorskip("onnx")
+    from guard_plugins.export.pipeline import export_checkpoint
+
     with pytest.raises(ExportError, match="'mpnet' encoder.*BERT checkpoints only"):
         export_checkpoint(out, train_env["root"] / "mpnet_export")
     assert not (train_env["root"] / "mpnet_export").exists()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                     parts=("realworld", "public"), shortcut_audit=False, progress=False,
                     models=f"torch:{a.ckpt}")
     secs = time.perf_counter() - t0
-    cmd = "python tools/backbone/eval_input_ckpt.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    cmd = "python tools/backbone/eval_input_ckpt.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = {"models": f"torch checkpoint {a.ckpt} (base {guard.meta.get('base')}; "
                       "no de-obfuscation pre-pass)",
             "input_threshold": guard.threshold, "seconds": round(secs, 1),

@@ -19,6 +19,9 @@ Each decoder runs only when a cheap detector fires, so ordinary prompts cost not
 * ``rot13`` and ``reversed``: lines whose words look unlike English (few common words, judged
   by a small stop-word list) and become more English once decoded; other lines (a wrapper's
   "decode this:") are kept as they are.
+
+The tables (look-alikes, leetspeak, stop words, separators) are shared with the output
+guard's streaming normaliser: :mod:`.normalize` holds the rules of both guards.
 """
 
 from __future__ import annotations
@@ -28,38 +31,23 @@ import binascii
 import codecs
 import re
 
+from .normalize import COMMON as _COMMON
+from .normalize import CONFUSABLES as _CONFUSABLES
+from .normalize import LEET as _LEET
+from .normalize import SEPARATORS as _SEPARATORS
+from .normalize import english_ratio as _english_ratio
+from .normalize import joined_word as _joined
+
 _B64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 # a digit or symbol BETWEEN letters (h0w, st3al, c4r); not trailing numbers (user42, abc123)
 _LEET_WORD = re.compile(r"[A-Za-z][0-9@$]+[A-Za-z]")
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
-                       "@": "a", "$": "s"})
 _WORD = re.compile(r"[A-Za-z]+")
-_COMMON = frozenset("""the an and or of to in on for with is are was be it this that how what
-why who when where can do does you me my your we they he she make get give tell write
-please help need want from by as at not no yes will would should could about into out
-have has had if then than so but just like some any all more most very""".split())
-# Latin look-alikes from Cyrillic and Greek (the common confusables), folded to ASCII.
-_CONFUSABLES = str.maketrans({
-    "\u0430": "a", "\u0441": "c", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0445": "x",
-    "\u0443": "y", "\u0456": "i", "\u0455": "s", "\u0458": "j", "\u0501": "d", "\u04bb": "h",
-    "\u051b": "q", "\u051d": "w", "\u04cf": "l", "\u0410": "A", "\u0412": "B", "\u0415": "E",
-    "\u041a": "K", "\u041c": "M", "\u041d": "H", "\u041e": "O", "\u0420": "P", "\u0421": "C",
-    "\u0422": "T", "\u0425": "X", "\u0391": "A", "\u0392": "B", "\u0395": "E", "\u0396": "Z",
-    "\u0397": "H", "\u0399": "I", "\u039a": "K", "\u039c": "M", "\u039d": "N", "\u039f": "O",
-    "\u03a1": "P", "\u03a4": "T", "\u03a5": "Y", "\u03a7": "X", "\u03bf": "o", "\u03bd": "v"})
 MAX_VARIANTS = 5
 MAX_DECODED_CHARS = 160_000
 """Longest prompt the detectors read and longest variant kept. It covers every prompt the
 input guard's default budget lets through to scoring (a longer one is rejected before it, or
 is over 8 characters per token: runtime/input_guard.py), so a payload placed after a long
 benign text is still decoded; the input guard caps the tokens each variant adds."""
-
-
-def _english_ratio(text: str) -> float:
-    words = [w.lower() for w in _WORD.findall(text)]
-    if len(words) < 4:
-        return 1.0  # too short to judge: assume plain
-    return sum(w in _COMMON for w in words) / len(words)
 
 
 def _printable_ratio(s: str) -> float:
@@ -78,14 +66,6 @@ def _b64(text: str) -> str | None:
         if len(dec) >= 8 and _printable_ratio(dec) > 0.9 and _WORD.search(dec):
             out.append(dec)
     return " ".join(out) if out else None
-
-
-_SEPARATORS = "-._*"
-
-
-def _joined(word: str, min_len: int = 5) -> bool:
-    """``h-o-w``, ``a.l.o.n.e..``, ``I-'-m``: one separator between single characters."""
-    return len(word) >= min_len and word[1] in _SEPARATORS and set(word[1::2]) == {word[1]}
 
 
 def _unspace(line: str) -> str | None:

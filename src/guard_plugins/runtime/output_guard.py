@@ -26,6 +26,20 @@ Two cache layouts (docs/ARCHITECTURE.md section 4), told apart by the graph's in
 * **growing** (``attention_mask`` input): ``past`` arrays in, longer ``present`` arrays out.
 Past ``max_len`` positions the context is re-primed (:mod:`runtime.windows`) and scoring
 goes on; the running maximum is kept.
+
+What the model reads is the response after :class:`~.normalize.StreamNormalizer`
+(``normalize_outputs``, default on): look-alike letters, invisible characters, leetspeak and
+spaced letters folded, incrementally and exactly under any chunking (the normalised text does
+not depend on the chunk boundaries, so neither do the tokens). With ``decode_outputs`` (default
+on) it also watches for encoded spans (base64, hex, rot13, reversed text); the decoded text of
+each kind is scored in a **parallel stream** (another :class:`OutputStream` over this guard,
+same prompt, no decoders of its own) whose running maximum joins the stream's verdict: the
+stream is flagged by whichever reads harm first. At most ``max_decoders`` such streams per
+response, each opened the first time its kind of span appears and fed only while the span
+looks encoded. A decoder stream takes no stream slot (it lives and dies with its parent, so it
+can never wait for a slot its parent holds) but holds a KV cache of its own: a response with
+``k`` decoders open holds ``k + 1`` caches. ``check`` normalises and decodes the whole response
+the same way, so a stream's final verdict still equals ``check``'s.
 """
 
 from __future__ import annotations
@@ -48,6 +62,7 @@ from ..errors import InputError, ModelLoadError
 from ._common import check_threshold, even_rows, sigmoid, windowing
 from .batcher import StreamBatcher, supports_batching
 from .manifest import load_manifest
+from .normalize import DECODERS, StreamNormalizer, normalize
 from .session import ProviderSpec, make_session
 from .slots import DEFAULT_MAX_STREAMS, DEFAULT_WAIT_S, StreamSlot, StreamSlots
 from .text import render_messages
@@ -79,6 +94,10 @@ def default_batch_workers(providers: Sequence[str]) -> int:
     return max(1, min(4, cores))
 
 
+DEFAULT_MAX_DECODERS = len(DECODERS)
+"""Decoder streams one response may open (one per kind: base64, hex, rot13, reversed), so a
+benign span of one kind can never use up the room of another."""
+
 INITIAL_CAPACITY = 128
 """Positions a stream's shared KV cache starts with (it doubles up to ``max_len`` when a
 response needs more). A full 512-position cache is 9.4 MB per stream for the default model;
@@ -99,7 +118,20 @@ class OutputGuard:
                  tokenizer: GuardTokenizer, *, threshold: float | None = None,
                  max_streams: int | None = DEFAULT_MAX_STREAMS,
                  stream_wait_s: float = DEFAULT_WAIT_S, batch_streams: bool = False,
-                 batch_workers: int | None = None, batch_rows: int = 32):
+                 batch_workers: int | None = None, batch_rows: int = 32,
+                 normalize_outputs: bool = True, decode_outputs: bool = True,
+                 max_decoders: int = DEFAULT_MAX_DECODERS):
+        for name, flag in (("normalize_outputs", normalize_outputs), ("decode_outputs", decode_outputs)):
+            if not isinstance(flag, bool):
+                raise InputError(f"{name} must be True or False, got {flag!r}")
+        if isinstance(max_decoders, bool) or not isinstance(max_decoders, int) or max_decoders < 0:
+            raise InputError(f"max_decoders must be an integer >= 0, got {max_decoders!r}")
+        if decode_outputs and not normalize_outputs:
+            raise InputError("decode_outputs=True needs normalize_outputs=True (the decoders "
+                             "watch the normaliser's tokens)")
+        self.normalize_outputs = normalize_outputs
+        self.decode_outputs = decode_outputs and max_decoders > 0
+        self.max_decoders = max_decoders
         self.slots = StreamSlots(max_streams, stream_wait_s)
         self.folder = folder
         self.manifest = manifest
@@ -154,14 +186,20 @@ class OutputGuard:
              threshold: float | None = None, intra_op_threads: int | None = None,
              max_streams: int | None = DEFAULT_MAX_STREAMS,
              stream_wait_s: float = DEFAULT_WAIT_S, batch_streams: bool = False,
-             batch_workers: int | None = None, batch_rows: int = 32) -> OutputGuard:
+             batch_workers: int | None = None, batch_rows: int = 32,
+             normalize_outputs: bool = True, decode_outputs: bool = True,
+             max_decoders: int = DEFAULT_MAX_DECODERS) -> OutputGuard:
         """Load an exported output model folder (checks sha256 of every file first).
         ``intra_op_threads``: ``None`` gives :data:`DEFAULT_INTRA_OP_THREADS` (1); ``0``
         onnxruntime's own default (its thread pool). ``batch_streams``: concurrent streams
         share graph calls (:mod:`.batcher`: one-token rows, values within ~0.1 logit of
         :meth:`check`'s; default off: every stream calls on its own, exactly :meth:`check`'s
         values). ``batch_workers``: shared calls that may run at once
-        (:func:`default_batch_workers` when ``None``); ``batch_rows``: most rows per call."""
+        (:func:`default_batch_workers` when ``None``); ``batch_rows``: most rows per call.
+        ``normalize_outputs``: fold look-alikes, invisible characters, leetspeak and spaced
+        letters before the tokenizer (:mod:`.normalize`); ``decode_outputs``: score decoded
+        base64 / hex / rot13 / reversed spans in parallel streams, at most ``max_decoders``
+        per response (the module docstring)."""
         folder = Path(folder)
         manifest = load_manifest(folder, kind="output", verify=verify)
         tinfo = manifest["tokenizer"]
@@ -172,7 +210,9 @@ class OutputGuard:
                                else intra_op_threads)
         return cls(folder, manifest, session, tok, threshold=threshold, max_streams=max_streams,
                    stream_wait_s=stream_wait_s, batch_streams=batch_streams,
-                   batch_workers=batch_workers, batch_rows=batch_rows)
+                   batch_workers=batch_workers, batch_rows=batch_rows,
+                   normalize_outputs=normalize_outputs, decode_outputs=decode_outputs,
+                   max_decoders=max_decoders)
 
     @property
     def providers(self) -> list[str]:
@@ -278,20 +318,42 @@ class OutputGuard:
         text, replaced = sanitize(response)
         if replaced:
             notes.append(f"response: replaced {replaced} invalid unicode code point(s)")
+        decoded: dict[str, str] = {}
+        dnotes: list[str] = []
+        if self.normalize_outputs:
+            e = normalize(text, decoders=self.decode_outputs, max_decoders=self.max_decoders)
+            text, decoded, dnotes = e.text, e.decoded, e.notes
         r_ids = self._tok.encode(text)
         best = -math.inf
         if r_ids:
-            segs = output_segments(p_ids, r_ids, self._tok.cls_id, self._tok.sep_id,
-                                   self.max_len, self.max_prompt, self.carry)
-            if len(segs) > 1:
-                notes.append(f"scored in {len(segs)} windows of {self.max_len} positions")
-            cache = None
-            for seg in segs:
-                logits, cache = self.run(seg.input_ids, 0, cache)
-                best = max(best, float(logits[seg.score_from:].max()))
+            best, n_segs = self._full_pass(p_ids, r_ids)
+            if n_segs > 1:
+                notes.append(f"scored in {n_segs} windows of {self.max_len} positions")
         else:
             notes.append("empty response: nothing to score")
-        return self._verdict(best, len(r_ids), notes, (time.perf_counter() - t0) * 1000.0)
+        notes += dnotes
+        flagged = False
+        for kind in DECODERS:  # decoded spans: as a decoder stream scores them
+            d_ids = self._tok.encode(normalize(decoded[kind], decoders=False).text) if decoded.get(kind) else []
+            if d_ids:
+                d_best, _ = self._full_pass(p_ids, d_ids)
+                best = max(best, d_best)
+                if sigmoid(d_best) >= self.threshold:
+                    flagged = True
+                    notes.append(f"flagged on {kind}-decoded text")
+        return self._verdict(best, len(r_ids), notes, (time.perf_counter() - t0) * 1000.0,
+                             flagged=flagged)
+
+    def _full_pass(self, p_ids: list[int], r_ids: list[int]) -> tuple[float, int]:
+        """Highest value over a response's tokens (full passes per window) and the windows."""
+        segs = output_segments(p_ids, r_ids, self._tok.cls_id, self._tok.sep_id,
+                               self.max_len, self.max_prompt, self.carry)
+        best = -math.inf
+        cache = None
+        for seg in segs:
+            logits, cache = self.run(seg.input_ids, 0, cache)
+            best = max(best, float(logits[seg.score_from:].max()))
+        return best, len(segs)
 
     def check_many(self, pairs: Sequence[tuple[Any, str]]) -> list[Verdict]:
         """:meth:`check` for many ``(prompt, response)`` pairs."""
@@ -322,8 +384,17 @@ class OutputStream:
     """
 
     def __init__(self, guard: OutputGuard, prompt_ids: list[int], notes: list[str],
-                 slot: StreamSlot | None = None):
+                 slot: StreamSlot | None = None, *, decoder: bool = False):
         self._g = guard
+        self._prompt_ids = prompt_ids
+        # the normaliser in front of the tokenizer; a decoder's own stream decodes nothing
+        self._norm = (StreamNormalizer(decoders=guard.decode_outputs and not decoder,
+                                       max_decoders=guard.max_decoders)
+                      if guard.normalize_outputs else None)
+        self._hold = ""            # a high surrogate that may pair with the next chunk
+        self._replaced = 0         # invalid code points replaced before the normaliser
+        self._subs: dict[str, OutputStream] = {}  # decoder kind -> its parallel stream
+        self._dnotes: list[str] = []               # the normaliser's notes so far
         # the slot goes back on finish/close, or when this object is collected
         self._release = weakref.finalize(self, slot.release) if slot is not None else None
         tok = guard._tok
@@ -396,17 +467,31 @@ class OutputStream:
         return best, flagged
 
     def _verdict_of(self, best: float, flagged: bool, tokens: int, reprimes: int, replaced: int,
-                    latency_ms: float) -> Verdict:
+                    latency_ms: float, dnotes: Sequence[str] = (),
+                    subs: Sequence[tuple[str, float, bool]] = ()) -> Verdict:
+        """``subs``: ``(kind, best, flagged)`` of the decoder streams at that point."""
         notes = list(self._notes)
         if replaced:
             notes.append(f"response: replaced {replaced} invalid unicode code point(s)")
         if reprimes:
             notes.append(f"context re-primed {reprimes} time(s) past {self._g.max_len} positions")
+        notes += dnotes
+        for kind in DECODERS:  # in a fixed order: the same notes whatever the chunking
+            for k, b, f in subs:
+                if k == kind:
+                    best = max(best, b)
+                    if f:
+                        flagged = True
+                        notes.append(f"flagged on {kind}-decoded text")
         return self._g._verdict(best, tokens, notes, latency_ms, flagged=flagged)
+
+    def _sub_states(self) -> list[tuple[str, float, bool]]:
+        return [(k, sub._best, sub._flagged) for k, sub in self._subs.items()]
 
     def _verdict(self, t0: float) -> Verdict:
         return self._verdict_of(self._best, self._flagged, self._tokens, self._reprimes,
-                                self._tok.replaced, (time.perf_counter() - t0) * 1000.0)
+                                self._tok.replaced + self._replaced,
+                                (time.perf_counter() - t0) * 1000.0, self._dnotes, self._sub_states())
 
     def feed(self, chunk: str) -> Verdict:
         """Score the words completed by ``chunk``; returns the verdict so far."""
@@ -431,29 +516,80 @@ class OutputStream:
         with self._lock:
             return self._feed(chunks, t0)
 
+    def _normalized(self, chunk: str, final: bool = False) -> tuple[str, dict[str, str], list[str]]:
+        """``chunk`` through the normaliser: (text for the tokenizer, decoded text per kind,
+        notes). The chunk as it is when normalisation is off."""
+        if self._norm is None:
+            return chunk, {}, []
+        raw = self._hold + chunk
+        self._hold = ""
+        if not final and raw and "\ud800" <= raw[-1] <= "\udbff":  # may pair with the next chunk
+            raw, self._hold = raw[:-1], raw[-1]
+        raw, n = sanitize(raw)
+        self._replaced += n
+        e = self._norm.feed(raw) if raw else None
+        if final:
+            f = self._norm.finish()
+            if e is None:
+                return f.text, f.decoded, f.notes
+            dec = dict(e.decoded)
+            for k, v in f.decoded.items():
+                dec[k] = dec.get(k, "") + v
+            return e.text + f.text, dec, e.notes + f.notes
+        return (e.text, e.decoded, e.notes) if e is not None else ("", {}, [])
+
+    def _advance(self, chunks: list[str], final: bool = False) -> list[tuple]:
+        """Normalise, tokenize and score ``chunks`` in one push (the decoder streams' in one
+        each); ``final``: the end of the response (one chunk, the tails flushed). Returns the
+        state after each chunk: ``(best, flagged, tokens, reprimes, replaced, notes, subs)``."""
+        tokens, reprimes = self._tokens, self._reprimes
+        ids: list[int] = []
+        ends, replaced, dnotes = [], [], []
+        decoded: dict[str, list[str]] = {}
+        for i, c in enumerate(chunks):
+            text, dec, notes = self._normalized(c, final)
+            ids.extend(self._tok.feed(text) if text else ())
+            if final:
+                ids.extend(self._tok.flush())
+            ends.append(len(ids))
+            replaced.append(self._tok.replaced + self._replaced)
+            self._dnotes += notes
+            dnotes.append(list(self._dnotes))
+            for k, v in dec.items():
+                if v:
+                    decoded.setdefault(k, [""] * len(chunks))[i] += v
+        reprimed_at: list[int] = []
+        values = self._push(ids, reprimed_at)
+        # decoder streams: one per kind, opened with its first decoded text
+        sub_runs: dict[str, list[tuple]] = {}
+        for k in DECODERS:
+            texts = decoded.get(k)
+            if texts is not None and k not in self._subs:
+                self._subs[k] = OutputStream(self._g, self._prompt_ids, [], decoder=True)
+            if k in self._subs and (texts is not None or final):
+                sub = self._subs[k]
+                sub_runs[k] = sub._advance(texts or [""] * len(chunks), final)
+                if final:
+                    sub._free()
+        states = []
+        start = 0
+        for i, (end, rep) in enumerate(zip(ends, replaced)):
+            self._best, self._flagged = self._raise(self._best, self._flagged, values[start:end])
+            start = end
+            r = reprimes + sum(1 for j in reprimed_at if j < end)
+            subs = [(k, run[i][0], run[i][1]) if k in sub_runs else (k, sub._best, sub._flagged)
+                    for k, sub in self._subs.items() for run in [sub_runs.get(k)]]
+            states.append((self._best, self._flagged, tokens + end, r, rep, dnotes[i], subs))
+        return states
+
     def _feed(self, chunks: list[str], t0: float) -> list[Verdict]:
         """Both feeds, under the lock: one push for all the chunks' tokens, then the verdict
         as it stood after each chunk."""
         if self._finished is not None:
             raise InputError("stream already finished")
-        tokens, reprimes = self._tokens, self._reprimes
-        ids: list[int] = []
-        ends, replaced = [], []
-        for c in chunks:
-            ids.extend(self._tok.feed(c))
-            ends.append(len(ids))
-            replaced.append(self._tok.replaced)
-        reprimed_at: list[int] = []
-        values = self._push(ids, reprimed_at)
+        states = self._advance(chunks)
         latency_ms = (time.perf_counter() - t0) * 1000.0
-        verdicts = []
-        start = 0
-        for end, rep in zip(ends, replaced):
-            self._best, self._flagged = self._raise(self._best, self._flagged, values[start:end])
-            start = end
-            r = reprimes + sum(1 for i in reprimed_at if i < end)
-            verdicts.append(self._verdict_of(self._best, self._flagged, tokens + end, r, rep, latency_ms))
-        return verdicts
+        return [self._verdict_of(*st[:5], latency_ms, st[5], st[6]) for st in states]
 
     def finish(self) -> Verdict:
         """Score the unfinished tail and return the final verdict (idempotent)."""
@@ -461,8 +597,7 @@ class OutputStream:
         with self._lock:
             if self._finished is None:
                 try:
-                    self._best, self._flagged = self._raise(self._best, self._flagged,
-                                                            self._push(self._tok.flush()))
+                    self._advance([""], final=True)
                     if self._tokens == 0:
                         self._notes.append("empty response: nothing to score")
                     self._finished = self._verdict(t0)
@@ -480,6 +615,8 @@ class OutputStream:
 
     def _free(self) -> None:
         self._past = None
+        for sub in self._subs.values():
+            sub._free()
         if self._lane is not None:
             self._drop_lane()
         if self._release is not None:

@@ -262,3 +262,87 @@ def test_per_channel_int8(tiny_fp32, tmp_path):
     for a, b in zip(ref.check_many(texts), q.check_many(texts)):
         assert abs(a.score - b.score) < 0.05
     assert (dst / "model.onnx").stat().st_size < (tiny_fp32 / "input" / "model.onnx").stat().st_size
+
+
+# ------------------------------------------------------------------ model cards (export/card.py)
+SHIPPED = Path(__file__).resolve().parents[1] / "exported_models"
+
+
+def test_licence_flags_name_the_reason():
+    from guard_plugins.export.card import licence_flags
+
+    assert licence_flags(["MIT"]) == [] and licence_flags(["Apache-2.0", "CC-BY-4.0"]) == []
+    assert licence_flags(["CC-BY-NC-4.0"]) == ["non-commercial"]
+    assert licence_flags(["GPL-3.0"]) == ["copyleft"]
+    assert licence_flags(["CC-BY-SA-3.0"]) == ["share-alike"]
+    assert licence_flags(["no licence file (all rights reserved)"]) == ["no licence"]
+    assert licence_flags(["see repo"]) == ["unclear licence"]
+    assert licence_flags(["MIT", "GPL-3.0", "CC-BY-NC-4.0"]) == ["non-commercial", "copyleft"]
+
+
+@pytest.mark.parametrize("kind", ["input", "output"])
+def test_card_lists_every_training_source_with_licence_and_flag(kind):
+    from guard_plugins.export.card import licence_flags, model_card
+
+    m = json.loads((SHIPPED / kind / "manifest.json").read_text())
+    card = model_card(m)
+    assert "more in manifest.json" not in card  # no truncated key/value dump
+    mix = m["training_data"]["params"]["real_mix"]["train_mix"]["inputs" if kind == "input" else "outputs"]
+    rows = {line.split(" | ")[0].lstrip("| ").strip("`"): line for line in card.splitlines()
+            if line.startswith("| `")}
+    shares = 0.0
+    for src, counts in mix["per_source"].items():
+        row = rows[src.removeprefix("public/")]
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[2:4] == [f"{counts['0']:,}", f"{counts['1']:,}"], row
+        shares += float(cells[4].rstrip(" %"))
+        lic = m["training_data"]["licences"][src.replace(" (augmented)", "")]
+        assert cells[5] == "; ".join(lic)
+        assert cells[6] == ", ".join(f"**{f}**" for f in licence_flags(lic))
+    assert abs(shares - 100.0) < 0.1 * len(mix["per_source"])
+    # every source the dataset card counts as restricting use is flagged, and named in the summary
+    for src in m["training_data"]["restricted_licences"]:
+        if src in mix["per_source"]:
+            assert rows[src.removeprefix("public/")].rstrip(" |").endswith("**")
+            assert f"`{src.removeprefix('public/')}` (" in card
+
+
+def test_card_results_tables_from_a_suite_run():
+    from guard_plugins.export.card import model_card
+
+    m = json.loads((SHIPPED / "output" / "manifest.json").read_text())
+    results = {"command": "cmd", "models": "x", "seconds": 1.0, "machine": "m", "rows": [
+        {"set": "new_source", "kind": "output", "group": "unseen", "n": 10, "n_pos": 4, "n_neg": 6,
+         "stream_f1": 0.5, "stream_recall": 0.25, "stream_fpr": 0.0, "auprc": 0.7, "median_halt": 0.1},
+        {"set": "old_source", "kind": "output", "group": "realworld", "n": 5, "n_pos": 5, "n_neg": 0,
+         "stream_f1": 1.0, "stream_recall": 0.8, "stream_fpr": None, "auprc": 1.0, "median_halt": 0.2},
+        {"set": "a prompt set", "kind": "input", "group": "realworld", "n": 3, "n_pos": 1, "n_neg": 2}]}
+    card = model_card(m, results=results)
+    assert card.index("### Unseen") < card.index("### Real-world dev sets")  # unseen first
+    assert "| new_source | 10 | 4 | 0.500 | 0.250 | 0.0 % | 0.700 | 10.0 % |" in card
+    assert "| old_source | 5 | 5 | n/a | 0.800 | n/a | n/a | 20.0 % |" in card  # one class
+    assert "a prompt set" not in card  # rows of the other model are not shown
+
+
+def test_regenerate_keeps_release_notes_and_only_the_card_entry(tmp_path):
+    import shutil
+
+    from guard_plugins.export.card import RELEASE_NOTES, regenerate
+
+    folder = tmp_path / "input"
+    shutil.copytree(SHIPPED / "input", folder)
+    before = json.loads((folder / "manifest.json").read_text())
+    old = (folder / "MODEL_CARD.md").read_text()
+    notes = old[old.index(RELEASE_NOTES):]
+    entry = regenerate(folder)
+    new = (folder / "MODEL_CARD.md").read_text()
+    assert new.endswith(notes) and new.count(RELEASE_NOTES) == 1
+    after = json.loads((folder / "manifest.json").read_text())
+    assert after["files"]["MODEL_CARD.md"] == entry
+    after["files"]["MODEL_CARD.md"] = before["files"]["MODEL_CARD.md"]
+    assert after == before  # nothing else in the manifest moved
+    assert regenerate(folder) == entry  # idempotent
+    InputGuard.load(folder, "cpu")  # sha256 of every file verified
+    (folder / "MODEL_CARD.md").write_text(new + "tampered")
+    with pytest.raises(ModelLoadError):
+        InputGuard.load(folder, "cpu")

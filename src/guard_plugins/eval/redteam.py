@@ -87,6 +87,8 @@ __all__ = [
     "REDTEAM_TRANSFORMS",
     "OUTPUT_TRANSFORMS",
     "output_transforms",
+    "answer_pairs",
+    "answer_matrix",
     "benign_preamble_prompt",
     "benign_preamble_response",
     "scripted_response",
@@ -329,6 +331,81 @@ def output_transforms() -> list[Transform]:
         out.append(Transform(f"answer_{name}", lambda text, rng, ask=ask: f"{text} {ask}", "output",
                              response_fn=lambda resp, rng, enc=enc: enc(resp)))
     return out
+
+
+def answer_pairs(root: str | Path, *, n_harmful: int | None = None, n_benign: int | None = None,
+                 seed: int = 0, max_chars: int = 2000) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(harmful, benign)`` ``(prompt, response)`` pairs from ``ROOT/responses/*/dev.jsonl``
+    (the real-world answer sets: label 1 / 0), English-looking only and at most ``max_chars``
+    long, each list a fixed-seed sample of at most ``n_*`` spread over the sets."""
+    from .realworld import find_realworld_sets
+
+    harm: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    ok: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for rs in find_realworld_sets(root):
+        if rs.kind != "output":
+            continue
+        for line in Path(rs.path).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            prompt, resp, label = rec.get("prompt"), rec.get("response"), rec.get("label")
+            if not isinstance(prompt, str) or not isinstance(resp, str) or label not in (0, 1):
+                continue
+            if not resp.strip() or len(resp) > max_chars or not resp.isascii():
+                continue
+            (harm if label == 1 else ok)[rs.name].append((prompt, resp))
+
+    def spread(by_set: dict[str, list[tuple[str, str]]], n: int | None) -> list[tuple[str, str]]:
+        rng = random.Random(seed)
+        pools = [list(v) for _, v in sorted(by_set.items())]
+        for p in pools:
+            rng.shuffle(p)
+        out: list[tuple[str, str]] = []
+        while any(pools) and (n is None or len(out) < n):
+            for p in pools:
+                if p and (n is None or len(out) < n):
+                    out.append(p.pop())
+        return out
+
+    return spread(harm, n_harmful), spread(ok, n_benign)
+
+
+def answer_matrix(guard: Any, harmful: Sequence[tuple[str, str]],
+                  benign: Sequence[tuple[str, str]], *, names: Sequence[str] | None = None,
+                  progress: bool = False) -> dict[str, Any]:
+    """Per output transform: of the harmful answers the output guard flags plain, the share
+    still flagged after the transform (``kept``); of the benign answers, the share flagged
+    (plain and after it). Scored with ``check_output`` (a stream's final verdict is the same,
+    bit for bit, under any chunking)."""
+    from tqdm.auto import tqdm
+
+    names = list(OUTPUT_TRANSFORMS) if names is None else list(names)
+    unknown = [n for n in names if n not in OUTPUT_TRANSFORMS]
+    if unknown:
+        raise GuardError(f"unknown output transform(s) {unknown}; known: {sorted(OUTPUT_TRANSFORMS)}")
+
+    check = getattr(guard, "check_output", None) or guard.check  # a Guard or an OutputGuard
+
+    def flags(pairs: Sequence[tuple[str, str]], enc: Callable[[str], str] | None) -> list[bool]:
+        return [bool(check(p, enc(r) if enc else r).flagged)
+                for p, r in tqdm(pairs, disable=not progress, leave=False)]
+
+    plain = flags(harmful, None)
+    caught = [pr for pr, f in zip(harmful, plain) if f]
+    benign_plain = flags(benign, None)
+    rows = {}
+    for n in names:
+        enc = OUTPUT_TRANSFORMS[n][0]
+        kept = sum(flags(caught, enc))
+        bflag = sum(flags(benign, enc))
+        rows[n] = {"kept": kept, "of": len(caught), "kept_share": kept / len(caught) if caught else None,
+                   "benign_flagged": bflag, "benign_n": len(benign),
+                   "benign_fpr": bflag / len(benign) if benign else None}
+    return {"harmful_n": len(harmful), "harmful_flagged_plain": len(caught),
+            "benign_n": len(benign), "benign_flagged_plain": sum(benign_plain),
+            "benign_fpr_plain": sum(benign_plain) / len(benign) if benign else None,
+            "transforms": rows}
 
 
 def _names(obj: Any) -> list[str]:

@@ -133,29 +133,19 @@ _CODE = re.compile(r"[A-Za-z]+[0-9]{2,}")
 _EDGE_PUNCT = "\"'()[]{}<>.,;:!?*_`~"
 
 
-def fold_leet(word: str) -> str:
+def fold_leet(word: str, *, inside: bool = False) -> str:
     """Leetspeak folded in a word mixing letters with leet digits / symbols (``h0w``,
-    ``7h3``); real numbers (``10``, ``3.5``), ordinals and units (``1st``, ``4kg``) and words
-    with other characters (``user@example.com``, ``x86``) stay."""
+    ``7h3``); real numbers (``10``, ``3.5``), ordinals and units (``1st``, ``4kg``), codes
+    (``x86``, ``covid19``) and words with other characters (``user@example.com``) stay.
+    ``inside``: the word stands in leetspeak (a stream's recent words were), so numbers made of
+    leet digits and codes fold too (``70`` -> ``to``, ``ju57`` -> ``just``, ``17'5``)."""
     core = word.strip(_EDGE_PUNCT)
-    if not core or not any(c in _LEET_CHARS for c in core) or not any(c.isalpha() for c in core):
+    if not core or not any(c in _LEET_CHARS for c in core) or not _LEET_CORE.fullmatch(core):
         return word
-    if not _LEET_CORE.fullmatch(core) or _NUMBER_UNIT.fullmatch(core):
+    if any(c in "26" for c in core):  # digits no leet alphabet uses: a number or a code
         return word
-    if any(c in "26" for c in core) or _CODE.fullmatch(core):  # x86, ROT13, covid19: codes
-        return word
-    i = word.find(core)
-    return word[:i] + core.translate(LEET) + word[i + len(core):]
-
-
-_LEET_NUMBER = re.compile(r"[0134579]{1,6}")
-
-
-def fold_leet_number(word: str) -> str:
-    """A word of leet digits only (``70``, ``15``) folded: only inside leetspeak (a stream
-    folds it after two leet words among its last :data:`WINDOW`; ``10 apples`` stays)."""
-    core = word.strip(_EDGE_PUNCT)
-    if not _LEET_NUMBER.fullmatch(core):
+    if not inside and (not any(c.isalpha() for c in core) or _NUMBER_UNIT.fullmatch(core)
+                       or _CODE.fullmatch(core)):
         return word
     i = word.find(core)
     return word[:i] + core.translate(LEET) + word[i + len(core):]
@@ -268,6 +258,8 @@ class StreamNormalizer:
         self._after_gap = True    # the previous token was whitespace (or nothing yet)
         self._spelled = False     # the last word was separator-spelled (h-o-w)
         self._leet: deque[bool] = deque(maxlen=WINDOW)  # recent words folded from leetspeak
+        self._cand: str | None = None  # a number held until the next word (leetspeak or not)
+        self._cand_gap = ""            # and the whitespace after it
         # decoders
         self.opened: list[str] = []
         self.refused: set[str] = set()
@@ -289,7 +281,7 @@ class StreamNormalizer:
         toks = _TOKENS.findall(text)
         last = toks.pop()
         for t in toks:
-            self._token(t, complete=True)
+            self._token(t[:PIECE] if t[0].isspace() else t, complete=True)
         if last[0].isspace():
             self._pending = last[:PIECE]  # whitespace is one separator to the tokenizer
         else:
@@ -304,6 +296,11 @@ class StreamNormalizer:
         if self._pending:
             self._token(self._pending, complete=True)
             self._pending = ""
+        if self._cand is not None:
+            cand, gap = self._cand, self._cand_gap
+            self._cand, self._cand_gap = None, ""
+            self._emit(cand)
+            self._gap(gap)
         self._close_run()
         if self.decoders:
             self._end_bytes()
@@ -328,6 +325,9 @@ class StreamNormalizer:
     def _gap(self, gap: str) -> None:
         self._piece_open = False
         self._after_gap = True
+        if self._cand is not None:  # waits with the number it follows
+            self._cand_gap += gap
+            return
         if self._run or self._run_mode is not None:
             if "\n" not in gap and len(gap) <= 4:
                 self._run_push(("g", gap))
@@ -339,20 +339,32 @@ class StreamNormalizer:
         continues = self._piece_open or not self._after_gap
         self._after_gap = False
         self._piece_open = not complete
-        if not continues and complete and len(word) == 1 and word.isalnum():
-            self._run_push(("w", fold_word(word)))
+        whole = complete and not continues
+        if self._cand is not None:  # a held number: leetspeak if this word is ("1 c4n'7")
+            nxt = fold_word(word, leet=False)
+            cand, gap = self._cand, self._cand_gap
+            self._cand, self._cand_gap = None, ""
+            self._emit(fold_leet(cand, inside=True) if whole and fold_leet(nxt) != nxt else cand)
+            self._gap(gap)
+        in_run = bool(self._run) or self._run_mode is not None
+        leet_mode = sum(self._leet) >= 2
+        if whole and len(word) == 1 and word.isalnum() and (in_run or leet_mode or word not in _LEET_CHARS):
+            one = fold_word(word, leet=False)
+            self._run_push(("w", fold_leet(one, inside=True) if leet_mode else one))
             return
-        if self._run or self._run_mode is not None:
+        if in_run:
             self._close_run()
         spelled = self._spelled
-        whole = complete and not continues
         self._spelled = whole and joined_word(word, 3 if spelled else 5)
         folded = fold_word(word, leet=False, spelled=spelled)
         if whole:
             leet = fold_leet(folded)
-            if leet == folded and sum(self._leet) >= 2:  # inside leetspeak: "70" is "to"
-                leet = fold_leet_number(folded)
-            self._leet.append(leet != folded and any(c.isalpha() for c in folded))
+            self._leet.append(leet != folded)
+            if leet == folded and fold_leet(folded, inside=True) != folded:  # a number (70, 1)
+                if not leet_mode:  # the next word says whether it is leetspeak
+                    self._cand = folded
+                    return
+                leet = fold_leet(folded, inside=True)  # inside leetspeak: "70" is "to"
             folded = leet
         self._emit(folded)
 

@@ -168,7 +168,7 @@ def _results(kind: str, results: Mapping[str, Any]) -> list[str]:
     if results.get("notes"):
         out += [""]
     def get(r: Mapping[str, Any], key: str, needs: str) -> Any:
-        # as in the README tables: recall needs harmful rows, FPR benign rows, the rest both
+        # as in docs/results.md: recall needs harmful rows, FPR benign rows, the rest both
         ok = all(r.get(n, 1) for n in ("n_pos", "n_neg")) if needs == "both" else r.get(needs, 1)
         return r.get(key) if ok else None
 

@@ -346,3 +346,30 @@ def test_regenerate_keeps_release_notes_and_only_the_card_entry(tmp_path):
     (folder / "MODEL_CARD.md").write_text(new + "tampered")
     with pytest.raises(ModelLoadError):
         InputGuard.load(folder, "cpu")
+
+
+def test_card_per_language_table():
+    from guard_plugins.export.card import model_card
+
+    m = json.loads((SHIPPED / "input" / "manifest.json").read_text())
+    results = {"rows": [{"set": "s", "kind": "input", "group": "unseen", "n": 2, "n_pos": 1,
+                         "n_neg": 1, "recall": 1.0, "fpr": 0.0},
+                        {"set": "r", "kind": "output", "group": "unseen", "n": 2, "n_pos": 1,
+                         "n_neg": 1, "stream_recall": 1.0, "stream_fpr": 0.0}],
+               "languages": {
+                   "benign": {"pooled": {"n": 30, "fpr": 0.5},
+                              "languages": [{"lang": "de", "n": 10, "fpr": 0.1},
+                                            {"lang": "bn", "n": 20, "fpr": 0.7,
+                                             "top_category": {"category": "jailbreak_extraction", "n": 14}}]},
+                   "recall": {"sets": {"multijail": {}}, "pooled": {"n": 5, "n_pos": 5, "recall": 0.8},
+                              "languages": {"bn": {"n": 5, "n_pos": 5, "recall": 0.8}}},
+                   "twins": {"method": "numbers", "groups": 4, "any_flagged": 3, "all_flagged": 1}}}
+    card = model_card(m, results=results)
+    assert "| bn | 20 | 70.0 % (mostly `jailbreak_extraction`) | 5 | 0.800 |" in card
+    assert "| de | 10 | 10.0 % |  |  |" in card  # recall not measured for German
+    assert card.index("| bn |") < card.index("| de |")  # worst FPR first
+    assert "| **all** | 30 | 50.0 % | 5 | 0.800 |" in card
+    assert "3 of 4 twin groups have a flagged member" in card
+    out_card = model_card(json.loads((SHIPPED / "output" / "manifest.json").read_text()),
+                          results=results)
+    assert "| r | 2 | 1 |" in out_card and "### Per language" not in out_card  # input-only part

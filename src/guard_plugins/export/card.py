@@ -196,12 +196,56 @@ def _results(kind: str, results: Mapping[str, Any]) -> list[str]:
             out += _md_table(["set", "n", "harmful", "F1", "recall", "FPR", "AUPRC",
                               "median share streamed before the halt"], table)
         out += [""]
+    if kind == "input":
+        out += _languages(results)
     out += ["`n/a`: not defined for the set (recall needs harmful rows, FPR benign rows; "
             "precision, F1, AUPRC and recall at 1 % FPR need both classes; a median halt needs "
             "flagged harmful responses)."
             + (" Responses are scored by the streaming rule: chunks as an LLM sends them, "
                "halted at the first flagged chunk." if kind == "output" else ""), ""]
     return out
+
+
+def _languages(results: Mapping[str, Any]) -> list[str]:
+    """Per-language table of the suite's ``languages`` part (input guard), when it ran."""
+    lang = results.get("languages")
+    if not isinstance(lang, Mapping):
+        return []
+    ben = lang.get("benign") if isinstance(lang.get("benign"), Mapping) else {}
+    rec = lang.get("recall") if isinstance(lang.get("recall"), Mapping) else {}
+    per: dict[str, dict[str, Any]] = {}
+    for e in ben.get("languages") or []:
+        if isinstance(e, Mapping) and "lang" in e:
+            per.setdefault(str(e["lang"]), {})["benign"] = e
+    for code, e in (rec.get("languages") or {}).items():
+        if isinstance(e, Mapping):
+            per.setdefault(str(code), {})["harmful"] = e
+    if not per:
+        return []
+    rows = []
+    for code in sorted(per, key=lambda c: (-((per[c].get("benign") or {}).get("fpr") or 0.0), c)):
+        b, h = per[code].get("benign") or {}, per[code].get("harmful") or {}
+        rows.append([code, _num(b.get("n")) if b else "", _pct(b.get("fpr")) if b else "",
+                     _num(h.get("n_pos")) if h else "", _num(h.get("recall")) if h else ""])
+        if b and b.get("top_category"):
+            rows[-1][2] += f" (mostly `{b['top_category'].get('category')}`)"
+    pb, ph = ben.get("pooled") or {}, rec.get("pooled") or {}
+    rows.append(["**all**", _num(pb.get("n")) if pb else "", _pct(pb.get("fpr")) if pb else "",
+                 _num(ph.get("n_pos")) if ph else "", _num(ph.get("recall")) if ph else ""])
+    out = ["### Per language", "",
+           "Benign prompts flagged (FPR) per language on the benign multilingual dev split, and "
+           "recall per language on the harmful multilingual real-world dev splits "
+           f"({', '.join(f'`{s}`' for s in (rec.get('sets') or {})) or 'none'}). An empty cell: "
+           "not measured for that language.", ""]
+    out += _md_table(["language", "benign prompts", "flagged (FPR)", "harmful prompts", "recall"],
+                     rows)
+    tw = lang.get("twins")
+    if isinstance(tw, Mapping) and tw.get("groups"):
+        out += ["", f"Language-twin audit (the same benign text in several languages; method "
+                    f"`{tw.get('method')}`): {_num(tw.get('any_flagged'))} of "
+                    f"{_num(tw.get('groups'))} twin groups have a flagged member, "
+                    f"{_num(tw.get('all_flagged'))} are flagged in every language."]
+    return out + [""]
 
 
 def _dev_metrics(manifest: Mapping[str, Any]) -> list[str]:

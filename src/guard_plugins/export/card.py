@@ -322,7 +322,8 @@ def _training_data(manifest: Mapping[str, Any]) -> list[str]:
                 "*synthetic*: generated from the constitution (harmful examples are structural, "
                 "every operational detail a placeholder). Label 1 = harmful. A synthetic source "
                 "lists the licences of the public texts some of its items embed (wrapper twins "
-                "carry the licence of the request they wrap).", ""]
+                "carry the licence of the request they wrap); licences are recorded per source "
+                "for the whole data folder, prompts and responses together.", ""]
         out += _md_table(["source", "part", "label 0", "label 1", "share of the mix", "licence",
                           "flag"], [r for _, r in sorted(rows, key=lambda x: -x[0])])
         out += [""]

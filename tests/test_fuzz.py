@@ -331,6 +331,21 @@ def reference(guard):  # type: ignore[no-untyped-def]  # noqa: F811
     return ref
 
 
+@pytest.fixture(scope="module")
+def uncached(models):  # type: ignore[no-untyped-def]  # noqa: F811
+    """The same models without the window cache: every input verdict must match it bit for bit."""
+    from guard_plugins.runtime import Guard
+
+    return Guard.load(models, providers="cpu", window_cache_mb=0)
+
+
+def _same_as_uncached(v: Any, uncached: Any, content: Any) -> None:
+    w = _outcome(uncached.check_input, content)
+    assert not isinstance(w, InputError), repr(w)
+    assert (v.flagged, v.score, v.category, v.threshold, v.tokens, v.notes) == \
+           (w.flagged, w.score, w.category, w.threshold, w.tokens, w.notes)
+
+
 @pytest.fixture(autouse=True)
 def _state_intact_after(guard, reference):  # type: ignore[no-untyped-def]  # noqa: F811
     """After every test: the same Guard (fresh streams) still gives the recorded verdicts."""
@@ -367,9 +382,10 @@ def _cut(text: str, cuts: list[int]) -> list[str]:
 @example(text="\u202e" + HARMFUL[::-1])
 @example(text="a" + "\u0301" * 500)  # stacked combining marks
 @example(text="\u200b".join(HARMFUL))  # zero-width between every letter
-def test_check_input_text(guard, reference, text):  # noqa: F811
+def test_check_input_text(guard, reference, uncached, text):  # noqa: F811
     """Any Python string scores (or is refused as too large); a string, a one-message list
-    and a one-part message score the same (same rendered text); lone surrogates are noted."""
+    and a one-part message score the same (same rendered text); lone surrogates are noted.
+    The window cache changes nothing (bit for bit)."""
     EXAMPLES["check_input_text"] += 1
     v = _outcome(guard.check_input, text)
     if isinstance(v, InputError):  # only a size budget may refuse a string
@@ -377,6 +393,7 @@ def test_check_input_text(guard, reference, text):  # noqa: F811
         _input_intact(guard, reference)
         return
     _check_verdict(v, "input", guard.categories)
+    _same_as_uncached(v, uncached, text)
     if sanitize(text)[1]:  # lone surrogates are replaced, and the verdict says so
         assert any("unicode" in n or "code point" in n for n in v.notes), v.notes
     if v.tokens > 254:
@@ -401,9 +418,10 @@ def test_check_input_text(guard, reference, text):  # noqa: F811
          use_good=False)
 @example(content={"role": "user", "content": {"type": "image_url", "image_url": {"url": ""}}},
          good=[{"role": "user", "content": "x"}], use_good=False)
-def test_check_input_messages(guard, reference, content, good, use_good):  # noqa: F811
+def test_check_input_messages(guard, reference, uncached, content, good, use_good):  # noqa: F811
     """Malformed or well-formed message lists: a Verdict or an InputError; well-formed lists
-    are never rejected, and non-text parts (images) do not change the score."""
+    are never rejected, and non-text parts (images) do not change the score. The window cache
+    changes nothing (bit for bit)."""
     EXAMPLES["check_input_messages"] += 1
     if use_good:
         v = _outcome(guard.check_input, good)
@@ -411,6 +429,7 @@ def test_check_input_messages(guard, reference, content, good, use_good):  # noq
             assert _TOO_LARGE is not None and isinstance(v, _TOO_LARGE), repr(v)
             return
         _check_verdict(v, "input", guard.categories)
+        _same_as_uncached(v, uncached, good)
         text_only = _without_images(good)
         if text_only != good:
             assert v.notes, "ignored image parts must be noted"
@@ -422,6 +441,7 @@ def test_check_input_messages(guard, reference, content, good, use_good):  # noq
         _input_intact(guard, reference)
     else:
         _check_verdict(out, "input", guard.categories)
+        _same_as_uncached(out, uncached, content)
 
 
 @settings(max_examples=N_WRONG_TYPES, **_SETTINGS)

@@ -178,8 +178,8 @@ def refusal_metadata(violation: GuardrailViolation) -> dict[str, Any]:
     return {"finish_reason": "content_filter", "guard": guard}
 
 
-def load_guard(guard: Guard | str | Any | None,
-               thresholds: Mapping[str, float]) -> tuple[Guard, dict[str, float]]:
+def load_guard(guard: Guard | str | Any | None, thresholds: Mapping[str, float],
+               **load_options: Any) -> tuple[Guard, dict[str, float]]:
     """A ready Guard plus the thresholds left for the integration to apply itself.
 
     ``guard`` is a loaded :class:`~guard_plugins.runtime.Guard` (or any object with its
@@ -188,7 +188,8 @@ def load_guard(guard: Guard | str | Any | None,
     ``output_threshold``, ``category_thresholds``) and the runtime decides natively (per input
     window and category); nothing is left to apply. With a loaded Guard, ``"input"`` and
     ``"output"`` thresholds are applied to its verdicts by :func:`apply_thresholds`; category
-    thresholds need the runtime and raise :class:`GuardConfigError`.
+    thresholds need the runtime and raise :class:`GuardConfigError`. ``load_options`` (e.g.
+    ``window_cache_mb``) go to ``Guard.load``; with a loaded Guard they must be left unset.
     """
     if all(callable(getattr(guard, a, None)) for a in ("check_input", "check_output", "stream")):
         categories = sorted(k for k in thresholds if k not in ("input", "output"))
@@ -196,6 +197,10 @@ def load_guard(guard: Guard | str | Any | None,
             raise GuardConfigError(
                 f"thresholds for categories {categories} need the runtime: load the Guard with "
                 f"Guard.load(..., category_thresholds=...) or pass a model path instead of a Guard")
+        if load_options:
+            raise GuardConfigError(
+                f"{sorted(load_options)} configure loading: pass them to Guard.load(...) for a "
+                f"loaded Guard, or pass a model path (or None) instead of a Guard")
         return guard, dict(thresholds)
     from ..runtime import Guard
 
@@ -203,7 +208,8 @@ def load_guard(guard: Guard | str | Any | None,
         raise GuardConfigError(f"guard: expected a Guard, a model folder path or None, got {type(guard).__name__}")
     cats = {k: v for k, v in thresholds.items() if k not in ("input", "output")}
     loaded = Guard.load(guard, input_threshold=thresholds.get("input"),
-                        output_threshold=thresholds.get("output"), category_thresholds=cats or None)
+                        output_threshold=thresholds.get("output"), category_thresholds=cats or None,
+                        **load_options)
     return loaded, {}
 
 

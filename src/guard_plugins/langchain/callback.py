@@ -111,6 +111,11 @@ class ConstitutionalGuard(BaseCallbackHandler):
             :class:`GuardrailViolation` (stage ``"input"``, ``verdict`` ``None``, ``error`` the
             :class:`~guard_plugins.errors.InputTooLargeError`) whatever ``fail_mode`` says,
             before the model is called; ``"scan"``: score it whole. ``None``: the Guard's own.
+        window_cache_mb: when the handler loads the models, the bound of the input guard's
+            window-score cache (``"default"``: 32 MB; ``0``: off). A chat sends its whole
+            history with every call; the cache keeps the scores of the unchanged turns
+            (``runtime/window_cache.py``), with the same verdicts as without it. For a loaded
+            ``Guard``, pass it to ``Guard.load`` instead.
     """
 
     raise_error: bool = True
@@ -129,6 +134,7 @@ class ConstitutionalGuard(BaseCallbackHandler):
         on_verdict: VerdictHook | None = None,
         max_input_tokens: int | None | Literal["default"] = "default",
         on_oversize: Literal["reject", "scan"] | None = None,
+        window_cache_mb: float | None | Literal["default"] = "default",
     ) -> None:
         super().__init__()
         if fail_mode not in ("closed", "open"):
@@ -137,7 +143,8 @@ class ConstitutionalGuard(BaseCallbackHandler):
             raise GuardConfigError("refusal: expected a non-empty string")
         self.thresholds = validate_thresholds(thresholds)
         self.guard: Guard
-        self.guard, self._post_thresholds = load_guard(guard, self.thresholds)
+        load_options = {} if window_cache_mb == "default" else {"window_cache_mb": window_cache_mb}
+        self.guard, self._post_thresholds = load_guard(guard, self.thresholds, **load_options)
         self.fail_mode: FailMode = fail_mode
         self.scan_roles = validate_roles(scan_roles)
         self.scan_input = bool(scan_input)

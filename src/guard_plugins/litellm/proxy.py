@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -82,6 +83,11 @@ class ConstitutionalGuardrail(CustomGuardrail):
       one by one; :mod:`.coalesce`); ``1`` scores every chunk on its own.
     - ``batch_streams`` (default false): the streams share output-guard calls
       (``runtime/batcher.py``; for GPUs: on 2 CPU cores it added latency).
+    - ``window_cache_mb`` (default 32; ``0``: off): bound of the input guard's cache of window
+      scores. Chat clients resend the whole conversation with every request; the unchanged
+      turns are then not scored again (same verdicts; ``runtime/window_cache.py``). Its hits
+      and misses are logged at INFO every ``cache_log_s`` seconds (default 60; ``0``: never)
+      while requests come in, and :meth:`cache_stats` returns them.
     - ``mode``: ``pre_call`` or ``during_call`` run the input check, ``post_call`` the output
       checks (whole responses and streams). Use ``[pre_call, post_call]``.
     """
@@ -114,6 +120,8 @@ class ConstitutionalGuardrail(CustomGuardrail):
         stream_wait_s: float | None = None,
         stream_batch: int | None = MAX_BATCH,
         batch_streams: bool = False,
+        window_cache_mb: float | None | Literal["default"] = "default",
+        cache_log_s: float = 60.0,
         guard: Any = None,
         **kwargs: Any,
     ):
@@ -123,6 +131,10 @@ class ConstitutionalGuardrail(CustomGuardrail):
         if isinstance(stream_batch, bool) or not isinstance(stream_batch, int) or stream_batch < 1:
             raise InputError(f"guardrail option stream_batch must be an integer >= 1, got {stream_batch!r}")
         self.stream_batch = stream_batch
+        if isinstance(cache_log_s, bool) or not isinstance(cache_log_s, (int, float)) or cache_log_s < 0:
+            raise InputError(f"guardrail option cache_log_s must be a number >= 0, got {cache_log_s!r}")
+        self.cache_log_s = float(cache_log_s)
+        self._cache_logged = time.monotonic()
         self.fail_closed = bool(fail_closed)
         self.policy: GuardPolicy | None
         try:
@@ -132,7 +144,8 @@ class ConstitutionalGuardrail(CustomGuardrail):
                                    category_thresholds=category_thresholds,
                                    intra_op_threads=intra_op_threads, batching=batching,
                                    max_batch_tokens=max_batch_tokens, max_streams=max_streams,
-                                   stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams))
+                                   stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams),
+                                   window_cache_mb=window_cache_mb)
             self.policy = GuardPolicy(guard=guard, fail_closed=self.fail_closed,
                                       output_action=output_action, replacement_text=replacement_text,
                                       max_input_tokens=max_input_tokens, on_oversize=on_oversize)
@@ -178,8 +191,25 @@ class ConstitutionalGuardrail(CustomGuardrail):
         else:
             decision = await self.policy.acheck_input(prompt)
         self._record(data, "input", decision)
+        self._log_cache()
         if decision.blocked:
             raise _http_400("input", decision)
+
+    def cache_stats(self) -> Any:
+        """The input guard's window-cache counters (``runtime.CacheStats``), or ``None``."""
+        stats = getattr(self.policy.guard, "cache_stats", None) if self.policy is not None else None
+        return stats() if callable(stats) else None
+
+    def _log_cache(self) -> None:
+        if not self.cache_log_s or time.monotonic() - self._cache_logged < self.cache_log_s:
+            return
+        self._cache_logged = time.monotonic()
+        st = self.cache_stats()
+        if st is not None:
+            logger.info("guard-plugins window cache: %d hits, %d misses (hit rate %.1f %%), "
+                        "%d entries, %.1f of %.1f MB, %d evictions", st.hits, st.misses,
+                        100 * st.hit_rate, st.entries, st.bytes / 2**20, st.max_bytes / 2**20,
+                        st.evictions)
 
     async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict,
                                   call_type: Any) -> dict | None:

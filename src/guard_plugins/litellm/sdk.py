@@ -74,12 +74,14 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                intra_op_threads: int | None = None, batching: bool = True,
                max_batch_tokens: int | None = None,
                max_streams: int | None | Literal["default"] = "default",
-               stream_wait_s: float | None = None, batch_streams: bool = False) -> Guard:
+               stream_wait_s: float | None = None, batch_streams: bool = False,
+               window_cache_mb: float | None | Literal["default"] = "default") -> Guard:
     """``Guard.load(...)`` cached per process and per options (the proxy and SDK share one).
 
     ``path`` None means the embedded default models; thresholds ``None`` keep the
     manifests' calibrated values; ``max_streams`` / ``stream_wait_s`` ``"default"`` / ``None``
-    keep the runtime's (64 streams, 60 s). Raises ``ModelLoadError`` as the runtime does.
+    keep the runtime's (64 streams, 60 s); ``window_cache_mb`` ``"default"`` keeps 32 MB.
+    Raises ``ModelLoadError`` as the runtime does.
     """
     from ..runtime import Guard
 
@@ -90,7 +92,7 @@ def load_guard(path: str | os.PathLike[str] | None = None,
     cats = tuple(sorted((category_thresholds or {}).items()))
     key = (None if path is None else os.fspath(path), spec, input_threshold, output_threshold,
            cats, intra_op_threads, bool(batching), max_batch_tokens, max_streams, stream_wait_s,
-           bool(batch_streams))
+           bool(batch_streams), window_cache_mb)
     with _GUARDS_LOCK:
         guard = _GUARDS.get(key)
         if guard is None:
@@ -101,6 +103,8 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                 extra["stream_wait_s"] = stream_wait_s
             if batch_streams:
                 extra["batch_streams"] = True
+            if window_cache_mb != "default":
+                extra["window_cache_mb"] = window_cache_mb
             guard = Guard.load(key[0], list(spec) if isinstance(spec, tuple) else spec,
                                input_threshold=input_threshold, output_threshold=output_threshold,
                                category_thresholds=dict(cats) or None,

@@ -17,6 +17,7 @@ from .manifest import MODELS_ENV, default_models_dir, load_manifest, sha256_file
 from .output_guard import OutputGuard, OutputStream
 from .session import resolve_providers
 from .verdict import Verdict
+from .window_cache import CacheStats, WindowCache
 
-__all__ = ["Guard", "InputGuard", "DEFAULT_MAX_INPUT_TOKENS", "OutputGuard", "OutputStream", "Verdict", "MODELS_ENV",
+__all__ = ["Guard", "CacheStats", "WindowCache", "InputGuard", "DEFAULT_MAX_INPUT_TOKENS", "OutputGuard", "OutputStream", "Verdict", "MODELS_ENV",
            "default_models_dir", "load_manifest", "sha256_file", "resolve_providers"]

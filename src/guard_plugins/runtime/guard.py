@@ -13,6 +13,7 @@ from .output_guard import OutputGuard, OutputStream
 from .slots import DEFAULT_MAX_STREAMS, DEFAULT_WAIT_S, StreamSlot
 from .session import ProviderSpec
 from .verdict import Verdict
+from .window_cache import DEFAULT_WINDOW_CACHE_MB, CacheStats
 
 
 class Guard:
@@ -38,7 +39,8 @@ class Guard:
              on_oversize: OversizePolicy = "reject", batching: bool = True,
              max_batch_tokens: int | None = None,
              max_streams: int | None = DEFAULT_MAX_STREAMS,
-             stream_wait_s: float = DEFAULT_WAIT_S, batch_streams: bool = False) -> Guard:
+             stream_wait_s: float = DEFAULT_WAIT_S, batch_streams: bool = False,
+             window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB) -> Guard:
         """Load ``path/input`` and ``path/output`` (``None``: the embedded default models).
 
         Every file is checked against the manifest's sha256 (``IntegrityError`` otherwise).
@@ -63,6 +65,11 @@ class Guard:
         seconds (default 60) for a slot, then gets
         :class:`~guard_plugins.errors.GuardBusyError` (``runtime/slots.py``). ``batch_streams``
         (default off): concurrent output streams share graph calls (``runtime/batcher.py``).
+
+        History: ``window_cache_mb`` (default 32; ``0``/``None``: off) bounds a cache of input
+        window scores shared by every caller of this guard, so the unchanged turns of a
+        conversation sent again are not scored again (``runtime/window_cache.py``; verdicts are
+        the same bit for bit with it on or off). :meth:`cache_stats` gives hits and misses.
         """
         root = Path(path) if path is not None else default_models_dir()
         if not root.is_dir():
@@ -75,7 +82,8 @@ class Guard:
                              intra_op_threads=intra_op_threads,
                              decode_obfuscations=decode_obfuscations,
                              max_input_tokens=max_input_tokens, on_oversize=on_oversize,
-                             batching=batching, max_batch_tokens=max_batch_tokens) if has_in else None
+                             batching=batching, max_batch_tokens=max_batch_tokens,
+                             window_cache_mb=window_cache_mb) if has_in else None
         og = OutputGuard.load(root / "output", providers, verify=verify, threshold=output_threshold,
                               intra_op_threads=intra_op_threads, max_streams=max_streams,
                               stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams)) if has_out else None
@@ -91,6 +99,11 @@ class Guard:
     def providers(self) -> dict[str, list[str]]:
         """``{"input": [...], "output": [...]}``: providers the sessions actually use."""
         return {k: g.providers for k, g in (("input", self.input), ("output", self.output)) if g}
+
+    def cache_stats(self) -> CacheStats | None:
+        """The input window cache's counters (hits, misses, entries, bytes); ``None`` when
+        there is no input model or the cache is off."""
+        return self.input.cache_stats() if self.input else None
 
     @property
     def categories(self) -> tuple[str, ...]:

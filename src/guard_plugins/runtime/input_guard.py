@@ -16,10 +16,11 @@ from .decode import decoded_variants
 from .manifest import load_manifest
 from .scheduler import WindowScheduler
 from .session import ProviderSpec, make_session
-from .text import render_messages
+from .text import render_segments
 from .tokenization import GuardTokenizer, sanitize
 from .verdict import Verdict
-from .windows import input_windows
+from .window_cache import DEFAULT_WINDOW_CACHE_MB, CacheStats, WindowCache
+from .windows import input_windows, segment_windows
 
 OversizePolicy = Literal["reject", "scan"]
 
@@ -77,7 +78,8 @@ class InputGuard:
                  decode_obfuscations: bool = True,
                  max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
                  on_oversize: OversizePolicy = "reject", batching: bool = True,
-                 max_batch_tokens: int | None = None):
+                 max_batch_tokens: int | None = None,
+                 window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB):
         self.folder = folder
         self.manifest = manifest
         self._session = session
@@ -105,6 +107,14 @@ class InputGuard:
             # wait behind a long one small; a GPU wants big calls
             on_gpu = any(p != "CPUExecutionProvider" for p in session.get_providers())
             max_batch_tokens = 16_384 if on_gpu else 2 * (self.window + 2)
+        if window_cache_mb is not None and (isinstance(window_cache_mb, bool)
+                                            or not isinstance(window_cache_mb, (int, float))
+                                            or window_cache_mb < 0):
+            raise ModelLoadError(f"window_cache_mb must be a number >= 0 (0: no cache), got {window_cache_mb!r}")
+        sha = str(((manifest.get("files") or {}).get(manifest["onnx"].get("file", "model.onnx")) or {})
+                  .get("sha256") or folder)
+        self.window_cache: WindowCache | None = (
+            WindowCache(window_cache_mb, namespace=sha) if window_cache_mb else None)
         self.scheduler: WindowScheduler | None = (
             WindowScheduler(self._call, 1 + len(self.categories), max_batch_tokens=max_batch_tokens,
                             max_batch_rows=max(self.batch_size, 64), exact_rows=self.dynamic_quant,
@@ -118,8 +128,12 @@ class InputGuard:
              decode_obfuscations: bool = True,
              max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
              on_oversize: OversizePolicy = "reject", batching: bool = True,
-             max_batch_tokens: int | None = None) -> InputGuard:
-        """Load an exported input model folder (checks sha256 of every file first)."""
+             max_batch_tokens: int | None = None,
+             window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB) -> InputGuard:
+        """Load an exported input model folder (checks sha256 of every file first).
+
+        ``window_cache_mb``: bound of the window-score cache (``runtime/window_cache.py``;
+        default 32 MB; ``0`` or ``None``: no cache)."""
         folder = Path(folder)
         manifest = load_manifest(folder, kind="input", verify=verify)
         tinfo = manifest["tokenizer"]
@@ -130,20 +144,31 @@ class InputGuard:
         return cls(folder, manifest, session, tok, threshold=threshold,
                    category_thresholds=category_thresholds, batch_size=batch_size,
                    decode_obfuscations=decode_obfuscations, max_input_tokens=max_input_tokens,
-                   on_oversize=on_oversize, batching=batching, max_batch_tokens=max_batch_tokens)
+                   on_oversize=on_oversize, batching=batching, max_batch_tokens=max_batch_tokens,
+                   window_cache_mb=window_cache_mb)
 
     @property
     def providers(self) -> list[str]:
         """Execution providers the session actually uses."""
         return list(self._session.get_providers())
 
+    def cache_stats(self) -> CacheStats | None:
+        """Hits, misses, entries and bytes of the window cache (``None`` when it is off)."""
+        return self.window_cache.stats() if self.window_cache is not None else None
+
     # -- scoring -------------------------------------------------------------------------
     def _prepare(self, content: Any, limit: int | None = None,
                  policy: OversizePolicy = "scan") -> tuple[list[list[int]], int, list[str]]:
-        text, notes = render_messages(content)
+        text, notes, starts = render_segments(content)
         if limit is not None and policy == "reject" and len(text) > limit * CHARS_PER_TOKEN_CAP:
             raise InputTooLargeError(len(text), limit * CHARS_PER_TOKEN_CAP, "characters")
-        text, replaced = sanitize(text)
+        # sanitised piece by piece (a piece starts after a newline, so no surrogate pair is
+        # split), so the pieces' tokens can be counted (the text's tokens are their
+        # concatenation: BERT splits words at the newline)
+        pieces = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])]
+        fixed = [sanitize(p) for p in pieces]
+        replaced = sum(n for _, n in fixed)
+        text = "".join(p for p, _ in fixed)
         if replaced:
             notes.append(f"replaced {replaced} invalid unicode code point(s)")
         if limit is not None and policy == "reject" and len(text) > limit * PREFIX_CHARS_PER_TOKEN:
@@ -153,13 +178,17 @@ class InputGuard:
                 n_prefix = len(self._tok.encode(text[:cut + 1]))
                 if n_prefix > limit:
                     raise InputTooLargeError(n_prefix, limit, at_least=True)
-        ids = self._tok.encode(text)
+        parts = [self._piece(p) for p, _ in fixed]
+        ids, tok_starts = [], []
+        for part_ids, _ in parts:
+            tok_starts.append(len(ids))
+            ids.extend(part_ids)
         if limit is not None and len(ids) > limit:
             if policy == "reject":
                 raise InputTooLargeError(len(ids), limit)
             notes.append(f"{len(ids)} tokens, over max_input_tokens={limit}: scored whole "
                          f"(on_oversize='scan')")
-        wins = input_windows(ids, self.window, self.stride)
+        wins = segment_windows(ids, tok_starts, self.window, self.stride)
         if len(wins) > 1:
             notes.append(f"scored in {len(wins)} windows of {self.window} tokens")
         if self.decode_obfuscations:
@@ -169,14 +198,22 @@ class InputGuard:
             # Cost stays bounded: all variants together add at most max(prompt tokens, 512)
             # tokens (a check costs at most twice its prompt), and the smallest go first, so a
             # short payload (a base64 blob) is never crowded out by a large variant (a fold of
-            # the whole prompt).
+            # the whole prompt). A text of one piece, or one that fits a window, is decoded
+            # whole; a longer conversation piece by piece (each piece's decodings are kept
+            # with its tokens in the window cache, so history is not decoded again).
+            if len(parts) == 1:
+                decoded = list(parts[0][1])
+            elif len(ids) <= self.window:
+                decoded = [(name, self._tok.encode(v)) for name, v in decoded_variants(text)]
+            else:
+                decoded = [v for _, pvs in parts for v in pvs]
             cap = max(len(ids), VARIANT_MIN_TOKENS)
             total = cap
             seen = {tuple(w) for w in wins}
             variants = []
-            for name, variant in decoded_variants(text):
+            for name, variant_ids in decoded:
                 new = []
-                for w in input_windows(self._tok.encode(variant), self.window, self.stride):
+                for w in input_windows(list(variant_ids), self.window, self.stride):
                     if tuple(w) not in seen:
                         seen.add(tuple(w))
                         new.append(w)
@@ -192,8 +229,27 @@ class InputGuard:
                     used += len(w)
                 total -= used
                 wins.extend(kept)
-                notes.append(f"also scored a {name}-decoded variant")
+                note = f"also scored a {name}-decoded variant"
+                if note not in notes:
+                    notes.append(note)
         return wins, len(ids), notes
+
+    def _piece(self, text: str) -> tuple[list[int], list[tuple[str, list[int]]]]:
+        """Tokens of one piece of a prompt and of its decoded variants (kept in the window
+        cache by text, as int32 arrays: an unchanged turn is not tokenized nor decoded again)."""
+        cache = self.window_cache
+        key = cache.text_key(text) if cache is not None else b""
+        hit = cache.get_text(key) if cache is not None else None
+        if hit is None:
+            ids = np.asarray(self._tok.encode(text), dtype=np.int32)
+            variants = tuple((name, np.asarray(self._tok.encode(v), dtype=np.int32))
+                             for name, v in decoded_variants(text)) if self.decode_obfuscations else ()
+            hit = (ids, variants)
+            if cache is not None:
+                arrays = [ids, *(v for _, v in variants)]
+                cache.put_text(key, hit, sum(a.nbytes + 112 for a in arrays) + 64 * len(variants))
+        ids, variants = hit  # type: ignore[misc]
+        return ids.tolist(), [(name, v.tolist()) for name, v in variants]
 
     def _call(self, windows: list[list[int]]) -> np.ndarray:
         """One onnxruntime call: logits ``[len(windows), 1 + C]`` (rows padded to the longest)."""
@@ -216,11 +272,13 @@ class InputGuard:
         return logits
 
     def _run_direct(self, windows: list[list[int]]) -> np.ndarray:
-        """Logits ``[len(windows), 1 + C]`` in the caller's thread; batches of similar length."""
+        """Logits ``[len(windows), 1 + C]`` in the caller's thread; batches of similar length
+        (one window per call for a dynamically quantized model: ``runtime/window_cache.py``)."""
         out = np.zeros((len(windows), 1 + len(self.categories)), dtype=np.float32)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
+        step = 1 if self.dynamic_quant else self.batch_size
+        for start in range(0, len(order), step):
+            idx = order[start:start + step]
             out[idx] = self._call([windows[i] for i in idx])
         return out
 
@@ -286,19 +344,51 @@ class InputGuard:
         where = [rows.setdefault(tuple(w), len(rows)) for w in wins]
         return [list(k) for k in rows], where
 
+    def _lookup(self, uniq: list[list[int]]) -> tuple[np.ndarray, list[int], list[bytes]]:
+        """Rows of ``uniq`` the window cache holds (the rest zero), the indexes it does not
+        hold, and their keys."""
+        rows = np.zeros((len(uniq), 1 + len(self.categories)), dtype=np.float32)
+        if self.window_cache is None:
+            return rows, list(range(len(uniq))), []
+        keys = [self.window_cache.key(w) for w in uniq]
+        miss = []
+        for i, row in enumerate(self.window_cache.get_many(keys)):
+            if row is None:
+                miss.append(i)
+            else:
+                rows[i] = row
+        return rows, miss, [keys[i] for i in miss]
+
+    def _merge(self, rows: np.ndarray, miss: list[int], keys: list[bytes], scored: np.ndarray) -> np.ndarray:
+        """Fill the missed rows with their new logits and keep them in the cache."""
+        if miss:
+            rows[miss] = scored
+            if self.window_cache is not None:
+                self.window_cache.put_many(keys, scored)
+        return rows
+
     def _submit_all(self, prepared: list[tuple[list[list[int]], int, list[str]]]) -> list[Any]:
-        """One scheduler job per prompt, so a prompt's verdict never depends on its neighbours."""
+        """One scheduler job per prompt, so a prompt's verdict never depends on its neighbours.
+        Windows the cache holds are not submitted."""
         jobs = []
         for wins, _, _ in prepared:
             uniq, where = self._dedupe(wins)
-            fut, order = self._submit(uniq)
-            jobs.append((fut, order, where))
+            rows, miss, keys = self._lookup(uniq)
+            fut, order = self._submit([uniq[i] for i in miss])
+            jobs.append((fut, order, where, rows, miss, keys))
         return jobs
+
+    def _finish(self, job: tuple[Any, ...], result: np.ndarray) -> np.ndarray:
+        _, order, where, rows, miss, keys = job
+        return self._merge(rows, miss, keys, self._unsort(result, order))[where]
 
     def _run_shared(self, prepared: list[tuple[list[list[int]], int, list[str]]]) -> list[np.ndarray]:
         """Without the scheduler: all prompts' unique windows in shared batches (the old path)."""
         uniq, where = self._dedupe([w for wins, _, _ in prepared for w in wins])
-        flat = self._run_direct(uniq)[where] if uniq else np.zeros((0, 1 + len(self.categories)), np.float32)
+        rows, miss, keys = self._lookup(uniq)
+        if miss:
+            rows = self._merge(rows, miss, keys, self._run_direct([uniq[i] for i in miss]))
+        flat = rows[where]
         out, k = [], 0
         for wins, _, _ in prepared:
             out.append(flat[k:k + len(wins)])
@@ -323,7 +413,7 @@ class InputGuard:
         prepared = self._prepare_many(contents, limit, policy)
         if self.scheduler is None:
             return self._verdicts(prepared, self._run_shared(prepared), t0)
-        logits = [self._unsort(fut.result(), order)[where] for fut, order, where in self._submit_all(prepared)]
+        logits = [self._finish(job, job[0].result()) for job in self._submit_all(prepared)]
         return self._verdicts(prepared, logits, t0)
 
     async def acheck(self, content: Any, *, max_input_tokens: int | None | Literal["default"] = "default",
@@ -343,6 +433,6 @@ class InputGuard:
         if self.scheduler is None:
             return self._verdicts(prepared, await asyncio.to_thread(self._run_shared, prepared), t0)
         jobs = self._submit_all(prepared)
-        results = await asyncio.gather(*(asyncio.wrap_future(fut) for fut, _, _ in jobs))
-        logits = [self._unsort(r, order)[where] for r, (_, order, where) in zip(results, jobs)]
+        results = await asyncio.gather(*(asyncio.wrap_future(job[0]) for job in jobs))
+        logits = [self._finish(job, r) for r, job in zip(results, jobs)]
         return self._verdicts(prepared, logits, t0)

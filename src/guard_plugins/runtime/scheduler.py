@@ -16,13 +16,16 @@ call after call:
   row), windows of *different* jobs together when ``exact_rows`` is off;
 * hands each job its logits when its last window is scored.
 
-``exact_rows`` (on for dynamically quantized models): a call holds windows of **one job and
-one length** only. A dynamic-int8 graph computes each activation's quantization scale over
-the whole call, so a row's score moves with its neighbours, padding included (measured on the
-default input model: logits move by up to 0.95 when a short window shares a call with a long
-one; not at all beside a copy of itself). With exact rows a check's verdict never depends on
-other requests in flight nor on padding. Float models (no ``DynamicQuantizeLinear``) mask
-padding exactly, so there jobs share calls.
+``exact_rows`` (on for dynamically quantized models): a call holds **one window** only. A
+dynamic-int8 graph computes each activation's quantization scale over the whole call, so a
+row's score moves with its neighbours, padding included (measured on the default input model:
+logits move by up to 0.95 when a short window shares a call with a long one; not at all
+beside a copy of itself). With exact rows a window's logits are a function of its tokens
+alone: a check's verdict never depends on other requests in flight, on padding, nor on which
+of its own windows were already in the window cache (``runtime/window_cache.py``). On CPU a
+call's cost is almost all per row, so single-row calls cost little (``bench/bench_history.py``
+measures it). Float models (no ``DynamicQuantizeLinear``) mask padding exactly, so there
+jobs share calls.
 Workers start on first use and are re-created after ``fork``; a caller that cancels its
 future (a timeout) loses nothing for the others.
 """
@@ -146,9 +149,7 @@ class WindowScheduler:
                 break
             while job.next < len(job.windows) and len(rows) < self.max_batch_rows:
                 w = len(job.windows[job.next]) + 2
-                if rows and (len(rows) + 1) * max(width, w) > self.max_batch_tokens:
-                    break
-                if rows and self.exact_rows and w != width:
+                if rows and (self.exact_rows or (len(rows) + 1) * max(width, w) > self.max_batch_tokens):
                     break
                 rows.append((job, job.next))
                 width = max(width, w)

@@ -5,6 +5,9 @@ Both classifiers are BERT-sized (512 positions). Long content must never be a by
 * **Input classifier**: the prompt's content tokens are cut into overlapping windows of
   ``window`` tokens with step ``stride``; each window is scored as ``[CLS] w [SEP]`` and the
   verdict is the maximum over windows. Training cuts long items with the same function.
+  A conversation longer than one window is windowed per history segment
+  (:func:`segment_windows`), so that its earlier turns keep their windows when a turn is
+  appended and the input guard's window cache can serve them.
 
 * **Streaming output classifier**: the causal model sees
   ``[CLS] prompt[-max_prompt:] [SEP] response...`` and emits a value for each response token.
@@ -40,6 +43,36 @@ def input_windows(ids: list[int], window: int = INPUT_WINDOW, stride: int = INPU
         if start + window >= len(ids):
             break
         start += stride
+    return out
+
+
+def segment_windows(ids: list[int], starts: list[int], window: int = INPUT_WINDOW,
+                    stride: int = INPUT_STRIDE, context: int | None = None) -> list[list[int]]:
+    """Input windows laid out so that appending turns to a conversation keeps the old ones.
+
+    ``starts``: token offsets where the history segments begin (``text.render_segments``).
+    A prompt that fits one window is one window, exactly as :func:`input_windows` gives it.
+    A longer one is windowed per segment: segment ``[s, e)`` gets
+    ``input_windows(ids[s - c : e])`` with ``c = min(context, e - s)``: its own tokens plus as
+    many tokens before it as it has, up to ``context`` (default ``window - stride``, the
+    overlap consecutive windows already have). So a span across a segment boundary is seen
+    whole when it is no longer than ``c``, and a segment's windows cost at most twice its own
+    tokens (a short new question after a long system prompt stays cheap). Every
+    token is in some window (nothing is truncated), and a segment's windows depend only on
+    its own tokens and the ``context`` before it: a new turn adds windows, it never shifts
+    the boundaries of the earlier ones. A single segment gives :func:`input_windows` exactly.
+    """
+    if context is None:
+        context = window - stride
+    if len(ids) <= window:
+        return [list(ids)]
+    bounds = sorted({s for s in starts if 0 < s < len(ids)})
+    if not bounds:
+        return input_windows(ids, window, stride)
+    out: list[list[int]] = []
+    edges = [0, *bounds, len(ids)]
+    for s, e in zip(edges[:-1], edges[1:]):
+        out.extend(input_windows(ids[max(0, s - min(context, e - s)):e], window, stride))
     return out
 
 

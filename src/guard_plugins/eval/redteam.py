@@ -89,6 +89,7 @@ __all__ = [
     "output_transforms",
     "answer_pairs",
     "answer_matrix",
+    "normaliser_flips",
     "benign_preamble_prompt",
     "benign_preamble_response",
     "scripted_response",
@@ -334,10 +335,12 @@ def output_transforms() -> list[Transform]:
 
 
 def answer_pairs(root: str | Path, *, n_harmful: int | None = None, n_benign: int | None = None,
-                 seed: int = 0, max_chars: int = 2000) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+                 seed: int = 0, max_chars: int = 2000, ascii_only: bool = True
+                 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """``(harmful, benign)`` ``(prompt, response)`` pairs from ``ROOT/responses/*/dev.jsonl``
-    (the real-world answer sets: label 1 / 0), English-looking only and at most ``max_chars``
-    long, each list a fixed-seed sample of at most ``n_*`` spread over the sets."""
+    (the real-world answer sets: label 1 / 0), at most ``max_chars`` long (and ASCII only with
+    ``ascii_only``: the transforms are for English text), each list a fixed-seed sample of at
+    most ``n_*`` spread over the sets."""
     from .realworld import find_realworld_sets
 
     harm: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -352,7 +355,7 @@ def answer_pairs(root: str | Path, *, n_harmful: int | None = None, n_benign: in
             prompt, resp, label = rec.get("prompt"), rec.get("response"), rec.get("label")
             if not isinstance(prompt, str) or not isinstance(resp, str) or label not in (0, 1):
                 continue
-            if not resp.strip() or len(resp) > max_chars or not resp.isascii():
+            if not resp.strip() or len(resp) > max_chars or (ascii_only and not resp.isascii()):
                 continue
             (harm if label == 1 else ok)[rs.name].append((prompt, resp))
 
@@ -398,14 +401,47 @@ def answer_matrix(guard: Any, harmful: Sequence[tuple[str, str]],
     for n in names:
         enc = OUTPUT_TRANSFORMS[n][0]
         kept = sum(flags(caught, enc))
-        bflag = sum(flags(benign, enc))
+        bflags = flags(benign, enc)
+        bflag = sum(bflags)
+        new = sum(f and not p for f, p in zip(bflags, benign_plain))
+        clean = len(benign) - sum(benign_plain)
         rows[n] = {"kept": kept, "of": len(caught), "kept_share": kept / len(caught) if caught else None,
                    "benign_flagged": bflag, "benign_n": len(benign),
-                   "benign_fpr": bflag / len(benign) if benign else None}
+                   "benign_fpr": bflag / len(benign) if benign else None,
+                   # of the benign answers not flagged plain, the share the transform gets flagged
+                   "benign_newly_flagged": new, "benign_newly_flagged_share": new / clean if clean else None}
     return {"harmful_n": len(harmful), "harmful_flagged_plain": len(caught),
             "benign_n": len(benign), "benign_flagged_plain": sum(benign_plain),
             "benign_fpr_plain": sum(benign_plain) / len(benign) if benign else None,
             "transforms": rows}
+
+
+def normaliser_flips(on: Any, off: Any, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Benign-set effect of the output normaliser: ``on`` and ``off`` are output guards with
+    and without it (``OutputGuard.load(..., normalize_outputs=False, decode_outputs=False)``).
+    Only answers whose tokens change or that open a decoder can change verdict, so only those
+    are scored twice. Returns counts of each and the verdicts flipped either way."""
+    from ..runtime.normalize import normalize
+    from ..runtime.tokenization import sanitize
+
+    tok = on._tok
+    changed, decoded, up, down = 0, 0, [], []
+    for p, r in pairs:
+        text = sanitize(r)[0]
+        e = normalize(text, decoders=on.decode_outputs, max_decoders=on.max_decoders)
+        if not e.decoded and tok.encode(e.text) == tok.encode(text):
+            continue
+        changed += 1
+        decoded += bool(e.decoded)
+        a, b = on.check(p, r).flagged, off.check(p, r).flagged
+        if a and not b:
+            up.append(r[:200])
+        elif b and not a:
+            down.append(r[:200])
+    return {"n": len(pairs), "tokens_changed_or_decoded": changed, "decoder_opened": decoded,
+            "newly_flagged": len(up), "newly_unflagged": len(down),
+            "fpr_change_points": 100.0 * (len(up) - len(down)) / len(pairs) if pairs else None,
+            "examples_newly_flagged": up[:5]}
 
 
 def _names(obj: Any) -> list[str]:

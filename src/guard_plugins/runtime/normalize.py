@@ -23,18 +23,22 @@ single-letter words, so nothing depends on where a chunk ends):
   fold; a Russian word with any other Cyrillic letter stays);
 * invisible characters dropped;
 * leetspeak in words that mix letters with leet digits / symbols (``h0w``, ``7h3``; not ``10``,
-  ``1st``, ``4kg``, ``user@example.com``);
-* runs of single spaced letters joined (``h o w   t o`` -> ``how to``: at least three single
-  spaces inside the run, wider gaps being word breaks) and words spelled with one separator
-  between letters (``h-o-w``, ``s.t.e.p``).
+  ``1st``, ``4kg``, ``x86``, ``user@example.com``); inside leetspeak (two of the last
+  :data:`WINDOW` words were leet, or the next word is) numbers of leet digits fold too
+  (``70`` -> ``to``), list markers (``1.``) never;
+* runs of single spaced characters joined (``h o w   t o`` -> ``how to``: at least three
+  single spaces inside the run, wider gaps being word breaks) and words spelled with one
+  separator between letters (``h-o-w``, ``s.t.e.p``);
+* Markdown code fences (```` ```python ````) dropped: the model reads the code alone.
 
 Decoded (:data:`DECODERS`), each only while its span looks encoded:
 
 * ``base64`` / ``hex``: runs of >= 16 such characters (lines of a wrapped run continue it)
   that decode to printable UTF-8 text;
 * ``rot13``: the last :data:`WINDOW` words read as English after ROT13 and not before;
-* ``reversed``: the same for words read backwards; its text is turned back per line (or per
-  :data:`REVERSED_BLOCK` words), so an answer reversed as a whole reads forwards line by line.
+* ``reversed``: the same for words read backwards; its text is turned back in blocks of
+  :data:`REVERSED_BLOCK` words, so an answer reversed as a whole reads forwards within each
+  block (the blocks come last first).
 
 Not decoded: ciphers with a key (Caesar shifts other than 13, Vigenère, substitution
 alphabets), other encodings (base32, morse, URL-escapes, binary), arbitrary languages and
@@ -129,11 +133,12 @@ def fold_confusables(word: str) -> str:
 _LEET_CORE = re.compile(r"[A-Za-z0-9@$'\-]+")
 _NUMBER_UNIT = re.compile(r"\d+(st|nd|rd|th|s|k|m|g|x|d|am|pm|px|kg|km|mm|cm|ml|mb|gb|kb|tb|hz)",
                           re.IGNORECASE)
+_LIST_MARKER = re.compile(r"\(?\d+[.):]")
 _CODE = re.compile(r"[A-Za-z]+[0-9]{2,}")
 _EDGE_PUNCT = "\"'()[]{}<>.,;:!?*_`~"
 
 
-def fold_leet(word: str, *, inside: bool = False) -> str:
+def fold_leet(word: str, *, inside: bool = False, line_start: bool = False) -> str:
     """Leetspeak folded in a word mixing letters with leet digits / symbols (``h0w``,
     ``7h3``); real numbers (``10``, ``3.5``), ordinals and units (``1st``, ``4kg``), codes
     (``x86``, ``covid19``) and words with other characters (``user@example.com``) stay.
@@ -146,6 +151,8 @@ def fold_leet(word: str, *, inside: bool = False) -> str:
         return word
     if not inside and (not any(c.isalpha() for c in core) or _NUMBER_UNIT.fullmatch(core)
                        or _CODE.fullmatch(core)):
+        return word
+    if line_start and core.isdigit() and _LIST_MARKER.fullmatch(word):  # "1." "3)" at a line's start
         return word
     i = word.find(core)
     return word[:i] + core.translate(LEET) + word[i + len(core):]
@@ -169,8 +176,9 @@ RUN_MAX = 64
 """Tokens of a spaced-letter run held back before it is decided (then it goes on as decided)."""
 WINDOW = 8
 """Words the rot13 / reversed detectors look at."""
-REVERSED_BLOCK = 64
-"""Most words of reversed text turned back at once (a line ends a block earlier)."""
+REVERSED_BLOCK = 128
+"""Words of reversed text turned back at once (the decoder stream reads a block when it is
+complete, or when the span or the response ends)."""
 HISTORY = 8 * WINDOW
 """Tokens (words and gaps) before a rot13 / reversed span is recognised that its decoder
 reads too (the detector needs :data:`WINDOW` words; the span began before them)."""
@@ -178,6 +186,7 @@ DECODERS = ("base64", "hex", "rot13", "reversed")
 MIN_B64 = 16
 
 _TOKENS = re.compile(r"\s+|\S+")
+_FENCE = re.compile(r"(`{3,}|~{3,})[\w+#.-]*")
 _B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 _HEX_CHARS = frozenset("0123456789abcdefABCDEF")
 _ALPHA_WORD = re.compile(r"[A-Za-z]+")
@@ -260,6 +269,8 @@ class StreamNormalizer:
         self._leet: deque[bool] = deque(maxlen=WINDOW)  # recent words folded from leetspeak
         self._cand: str | None = None  # a number held until the next word (leetspeak or not)
         self._cand_gap = ""            # and the whitespace after it
+        self._cand_plain = ""          # the number as it is (if the next word is not leet)
+        self._line_start = True        # the next word starts a line
         # decoders
         self.opened: list[str] = []
         self.refused: set[str] = set()
@@ -299,7 +310,7 @@ class StreamNormalizer:
         if self._cand is not None:
             cand, gap = self._cand, self._cand_gap
             self._cand, self._cand_gap = None, ""
-            self._emit(cand)
+            self._emit(self._cand_plain)
             self._gap(gap)
         self._close_run()
         if self.decoders:
@@ -325,6 +336,8 @@ class StreamNormalizer:
     def _gap(self, gap: str) -> None:
         self._piece_open = False
         self._after_gap = True
+        if "\n" in gap:
+            self._line_start = True
         if self._cand is not None:  # waits with the number it follows
             self._cand_gap += gap
             return
@@ -344,27 +357,33 @@ class StreamNormalizer:
             nxt = fold_word(word, leet=False)
             cand, gap = self._cand, self._cand_gap
             self._cand, self._cand_gap = None, ""
-            self._emit(fold_leet(cand, inside=True) if whole and fold_leet(nxt) != nxt else cand)
+            self._emit(cand if whole and fold_leet(nxt) != nxt else self._cand_plain)
             self._gap(gap)
         in_run = bool(self._run) or self._run_mode is not None
         leet_mode = sum(self._leet) >= 2
-        if whole and len(word) == 1 and word.isalnum() and (in_run or leet_mode or word not in _LEET_CHARS):
+        line_start, self._line_start = self._line_start, False
+        if whole and _FENCE.fullmatch(word):  # a code fence: the model reads the code alone
+            return
+        if whole and len(word) == 1:  # perhaps a spaced letter: held in a run
             one = fold_word(word, leet=False)
             self._run_push(("w", fold_leet(one, inside=True) if leet_mode else one))
             return
         if in_run:
-            self._close_run()
+            nxt = fold_word(word, leet=False)
+            self._close_run(leet_next=whole and fold_leet(nxt) != nxt)
         spelled = self._spelled
         self._spelled = whole and joined_word(word, 3 if spelled else 5)
         folded = fold_word(word, leet=False, spelled=spelled)
         if whole:
             leet = fold_leet(folded)
             self._leet.append(leet != folded)
-            if leet == folded and fold_leet(folded, inside=True) != folded:  # a number (70, 1)
+            inside = fold_leet(folded, inside=True, line_start=line_start)
+            if leet == folded and inside != folded:  # a number (70, 17'5)
                 if not leet_mode:  # the next word says whether it is leetspeak
-                    self._cand = folded
+                    self._cand = inside
+                    self._cand_plain = folded
                     return
-                leet = fold_leet(folded, inside=True)  # inside leetspeak: "70" is "to"
+                leet = inside  # inside leetspeak: "70" is "to"
             folded = leet
         self._emit(folded)
 
@@ -393,7 +412,7 @@ class StreamNormalizer:
             return "".join(t for _, t in run)
         return "".join(t if k == "w" else ("" if t == " " else " ") for k, t in run)
 
-    def _close_run(self) -> None:
+    def _close_run(self, leet_next: bool = False) -> None:
         run, mode = self._run, self._run_mode
         self._run, self._run_mode = [], None
         if not run:
@@ -401,6 +420,8 @@ class StreamNormalizer:
         trail = ""
         if run[-1][0] == "g":  # a trailing gap is not part of the run
             trail = run.pop()[1]
+        if leet_next and len(run) == 1:  # one digit before a leet word: "1 c4n'7"
+            run = [("w", fold_leet(run[0][1], inside=True))]
         self._emit(self._render(run, self._joined(run) if mode is None else mode) + trail)
 
     # ---------------------------------------------------------------- decoders
@@ -437,8 +458,6 @@ class StreamNormalizer:
             self._send("rot13", codecs.encode(tok, "rot13"))
         if self._scr_open["reversed"]:
             self._rev_block.append(tok)
-            if is_gap and "\n" in tok:
-                self._flush_reversed()
         if is_gap or not complete:
             return
         words = _ALPHA_WORD.findall(tok)

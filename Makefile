@@ -33,14 +33,14 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
 
-# The pipeline that builds the default models (outside CI; see README).
+# The pipeline that builds the default models (outside CI; see docs/retraining.md).
 data: $(VENV)/.installed-dev
 	$(VENV)/bin/guard-synth --offline --out data/default
 # The shipped recipes (guard-train defaults). On a GPU they run whole (about 3 minutes each on
 # an H200); on 2 CPU cores --time-budget fits each into 150 minutes by shortening the schedule.
 TRAIN_FLAGS ?= --freeze-embeddings --time-budget 150
 # Fewer glibc malloc arenas: an 80-minute CPU output run without it grew to 24 GB and was
-# OOM-killed; resumed with it, it stayed between 6 and 15 GB (README, "Training time").
+# OOM-killed; resumed with it, it stayed between 6 and 15 GB (docs/retraining.md, "Memory on CPU").
 train: export MALLOC_ARENA_MAX = 2
 train: $(VENV)/.installed-dev
 	$(VENV)/bin/guard-train input --data data/default --out checkpoints/input $(TRAIN_FLAGS)

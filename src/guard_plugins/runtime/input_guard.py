@@ -25,7 +25,7 @@ from .windows import input_windows, segment_windows
 OversizePolicy = Literal["reject", "scan"]
 
 DEFAULT_MAX_INPUT_TOKENS = 16_384
-"""Default size budget of one input check, in guard tokens (see README "Bounded cost").
+"""Default size budget of one input check, in guard tokens (docs/operations.md, "Budgets").
 
 The longest real prompt in the project's data (arena-hard, 27.6k characters) is under half
 of it; on 2 CPU cores a check at the limit (85 windows) takes 1.4-1.8 s, 33-42x a 512-token

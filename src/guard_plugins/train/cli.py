@@ -19,7 +19,7 @@ from ..errors import GuardError
 
 # History: one pass over every input train item beat two passes over 16,000 (v0.4.0); 1.5
 # passes with bf16 matmuls beat one fp32 pass (v0.5.0). Since v0.6.0 / v0.3.0 the data is led
-# by real sets and the recipes below were run on a GPU (README: training); on 2 CPU cores
+# by real sets and the recipes below were run on a GPU (docs/retraining.md); on 2 CPU cores
 # `--time-budget 150` fits them into 150 minutes per model by shortening the schedule.
 DEFAULTS = {
     # the recipes of the shipped models (input v0.6.0, output v0.3.0; model cards): batch 64

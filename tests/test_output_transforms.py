@@ -226,3 +226,26 @@ def test_bad_options_are_refused(models: Path) -> None:  # noqa: F811
                {"normalize_outputs": False, "decode_outputs": True}):
         with pytest.raises(InputError):
             OutputGuard.load(models / "output", providers="cpu", **kw)
+
+
+def test_bench_normalize_quick(models: Path, tmp_path: Path) -> None:  # noqa: F811
+    """bench/bench_normalize.py runs, opens the decoders it should, and its exactness holds."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "normalize.json"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    bench = Path(__file__).resolve().parents[1] / "bench" / "bench_normalize.py"
+    r = subprocess.run([sys.executable, str(bench), "--models", str(models), "--rounds", "1",
+                        "--out", str(out)], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert res["exact"] is True
+    rows = res["texts"]
+    assert rows["plain"]["decoders_opened"] == [] and rows["rot13"]["decoders_opened"] == ["rot13"]
+    assert rows["base64"]["decoders_opened"] == ["base64"]
+    for row in rows.values():
+        assert row["on"]["wall_ms_per_chunk"] > 0 and row["off"]["cpu_ms_per_token"] > 0
+        assert row["ratio_on_off"]["wall"] > 0 and row["ratio_per_chunk_vs_off_plain"]["cpu"] > 0

@@ -132,7 +132,7 @@ def test_suite_cli_puts_realworld_first(models: Path, rw: Path, tmp_path: Path,
                "--out", str(out), "--no-progress", "--no-shortcut-audit"])
     assert rc == 0, capsys.readouterr().err
     md = out.read_text()
-    assert md.index("## Real-world dev sets (headline)") < md.index("| **realworld inputs pooled** | 7 | 2 | 85.7 |")
+    assert md.index("## Real-world dev sets (in-distribution)") < md.index("| **realworld inputs pooled** | 7 | 2 | 85.7 |")
     assert md.index("| **realworld inputs pooled** |") < md.index("\n## Input guard") < md.index("| dev (inputs.dev.jsonl) | 2 |")
     obj = json.loads(out.with_suffix(".json").read_text())
     groups = [(r["set"], r["group"]) for r in obj["rows"]]

@@ -40,6 +40,7 @@ from ..errors import DataError
 from ..synth.schema import is_english as is_english_code
 from .data import EvalData, EvalRecord, Kind, read_eval_file
 from .evaluate import ChunkSpec, EvalResult, GuardLike, evaluate, stream_item
+from .rows import sample_records, suite_row
 
 __all__ = [
     "BENIGN_SENTENCES",
@@ -222,12 +223,6 @@ def pool_results(name: str, results: Sequence[EvalResult], *, english_only: bool
                       target_fpr=first.target_fpr)
 
 
-def _sample(records: list[EvalRecord], n: int | None, seed: int) -> list[EvalRecord]:
-    from .suite import _sample as sample
-
-    return sample(records, n, seed)
-
-
 def run_realworld(guard: GuardLike, root: str | Path, *, sets: Sequence[str] | None = None,
                   max_per_set: int | None = None,
                   seed: int = 0, chunking: ChunkSpec | None = None, progress: bool = True,
@@ -243,7 +238,7 @@ def run_realworld(guard: GuardLike, root: str | Path, *, sets: Sequence[str] | N
     dev file raises :class:`DataError` naming the file and line.
     """
     if row is None:
-        from .suite import _row as row
+        row = suite_row
     spec = chunking or ChunkSpec(seed=seed)
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -262,7 +257,7 @@ def run_realworld(guard: GuardLike, root: str | Path, *, sets: Sequence[str] | N
     for s in chosen:
         d = read_eval_file(s.path, s.kind)
         total = len(d.records)
-        d.records = _sample(d.records, max_per_set, seed)
+        d.records = sample_records(d.records, max_per_set, seed)
         d = EvalData(path=str(s.path), kind=s.kind, records=d.records, bad=d.bad)
         res = evaluate(guard, d, chunking=spec, progress=progress, models=models)
         results[(s.kind, s.name)] = res

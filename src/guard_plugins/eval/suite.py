@@ -1,12 +1,20 @@
-"""The results suite: the models on the real-world dev sets, the dev splits and every
-labelled public set.
+"""The results suite: the models on sources and languages they never saw, the real-world dev
+sets, the dev splits and every labelled public set.
 
     python -m guard_plugins.eval.suite --shared-data ../shared/data --data data/default \\
         --out reports/suite.md [--models DIR] [--max-per-set 400] [--sets NAME ...] \\
         [--realworld DIR | --no-realworld] [--max-per-realworld-set N] [--max-late-harm N] \\
-        [--only realworld dev public]
+        [--unseen DIR] [--multilingual FILE] [--previous JSON ...] [--realworld-results JSON] \\
+        [--only|--sections unseen,languages,realworld,dev,public]
 
-* **real-world dev sets** (the headline, :mod:`guard_plugins.eval.realworld`): every
+* **headline** (:mod:`guard_plugins.eval.headline`): the goals of issue 23, then the parts
+  below in this order, then the pooled real-world rows against ``--previous``;
+* **unseen sets** (:mod:`guard_plugins.eval.unseen`): every ``SHARED/unseen`` set
+  (evaluation only), per set, per category and pooled over the English sets;
+* **languages** (:mod:`guard_plugins.eval.languages`): FPR per language on the benign
+  multilingual dev split, recall per language on the ``multijail`` / ``xsafety_multilingual``
+  real-world dev splits, and the language-twin audit;
+* **real-world dev sets** (in-distribution, :mod:`guard_plugins.eval.realworld`): every
   ``prompts/<set>/dev.jsonl`` (input) and ``responses/<set>/dev.jsonl`` (output) of
   ``--realworld`` (default ``SHARED/realworld`` when it exists and ``--sets`` does not pick
   public sets; ``--realworld-sets`` picks real-world ones), scored whole (never trained
@@ -38,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shlex
 import sys
 import time
@@ -50,30 +57,18 @@ from typing import Any
 from .. import metrics as M
 from ..errors import DataError, GuardError
 from .data import EvalData, EvalRecord, Kind, parse_eval_record, read_eval_file
-from .evaluate import ChunkSpec, EvalResult, evaluate
+from .evaluate import ChunkSpec, evaluate
+from .headline import check_goals, headline_lines, load_rows
+from .languages import run_languages
+from .realworld import is_english, late_harm_check, run_realworld
+from .realworld import shortcut_audit as run_audit
+from .rows import SuiteRow, sample_records, suite_row
+from .unseen import run_unseen
 
 __all__ = ["SuiteRow", "PARTS", "run_suite", "render_suite", "main"]
 
-#: The parts of the suite (``--only``), in the order they are run and rendered.
-PARTS = ("realworld", "dev", "public")
-
-SuiteRow = dict[str, Any]
-
-
-def _sample(records: list[EvalRecord], n: int | None, seed: int) -> list[EvalRecord]:
-    """At most ``n`` records, stratified by label (fixed seed), in their original order."""
-    if n is None or len(records) <= n:
-        return records
-    rng = random.Random(seed)
-    by = defaultdict(list)
-    for i, r in enumerate(records):
-        by[r.label].append(i)
-    keep: list[int] = []
-    for lab, idx in sorted(by.items()):
-        k = max(1, round(n * len(idx) / len(records)))
-        keep += rng.sample(idx, min(k, len(idx)))
-    return [records[i] for i in sorted(keep)[:n]]
-
+#: The parts of the suite (``--only`` / ``--sections``), in the order they are run and rendered.
+PARTS = ("unseen", "languages", "realworld", "dev", "public")
 
 def _seen_keys(data_dir: Path | None) -> dict[Kind, set[str]]:
     """Normalised keys of the train + calib splits (rows the models were fit or calibrated on)."""
@@ -104,20 +99,6 @@ def _key(rec: dict[str, Any], kind: Kind) -> str:
     return prompt if prompt.strip() else str(rec.get("response", ""))
 
 
-def _row(name: str, res: EvalResult, extra: dict[str, Any]) -> SuiteRow:
-    obj = res.to_json()
-    m = obj["metrics"]
-    row: SuiteRow = {"set": name, "kind": res.kind, "n": m["n"], "n_pos": m["n_pos"],
-                     "n_neg": m["n_neg"], "precision": m["precision"], "recall": m["recall"],
-                     "f1": m["f1"], "fpr": m["fpr"], "auprc": m["auprc"], "roc_auc": m["roc_auc"],
-                     "recall_at_1pct_fpr": m["recall_at_target_fpr"], "seconds": obj["seconds"], **extra}
-    if obj["streaming"]:
-        s = obj["streaming"]
-        row.update(stream_recall=s["metrics"]["recall"], stream_fpr=s["metrics"]["fpr"],
-                   stream_f1=s["metrics"]["f1"], median_halt=s["halt_token_fraction"]["median"])
-    return row
-
-
 def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
               sets: Sequence[str] | None = None, max_per_set: int | None = 400,
               max_per_output_set: int | None = 150, max_dev: int | None = None,
@@ -127,14 +108,22 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
               max_per_realworld_set: int | None = None, max_late_harm: int | None = 300,
               late_harm_ks: Sequence[int] = (5, 20, 100), shortcut_audit: bool = True,
               realworld_sets: Sequence[str] | None = None,
-              parts: Sequence[str] = PARTS) -> dict[str, Any]:
+              parts: Sequence[str] = PARTS, unseen: Path | None = None,
+              unseen_sets: Sequence[str] | None = None, max_per_unseen_set: int | None = None,
+              multilingual: Path | None = None, max_language_rows: int | None = None
+              ) -> dict[str, Any]:
     """Evaluate on the real-world dev sets, the dev splits and the public sets.
 
     Returns ``{"rows": [...], "notes": [...], "late_harm": {...} | None,
-    "shortcut_audit": {...} | None}``; real-world rows come first (group ``realworld``).
-    ``realworld``: the real-world folder (``None``: skipped), ``realworld_sets`` its sets to
-    score (default: all); ``max_late_harm=0`` skips the late-harm check; ``parts``: which of
-    :data:`PARTS` to run.
+    "shortcut_audit": {...} | None, "unseen_groups": {...}, "languages": {...} | None}``;
+    unseen rows come first (group ``unseen``), then real-world rows (group ``realworld``).
+    ``unseen``: the unseen folder (``prompts/<set>/test.jsonl``, ``responses/<set>/test.jsonl``;
+    ``None``: skipped), ``unseen_sets`` its sets (default: all), ``max_per_unseen_set`` a cap;
+    ``multilingual``: the benign multilingual dev file of the languages part (``None``: its FPR
+    and twin audit are skipped; recall per language needs ``realworld``), ``max_language_rows``
+    a cap per file. ``realworld``: the real-world folder (``None``: skipped), ``realworld_sets``
+    its sets to score (default: all); ``max_late_harm=0`` skips the late-harm check;
+    ``parts``: which of :data:`PARTS` to run.
     """
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
@@ -143,15 +132,30 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
     notes: list[str] = []
     late: dict[str, Any] | None = None
     audit: dict[str, Any] | None = None
+    unseen_groups: dict[str, Any] = {}
+    languages: dict[str, Any] | None = None
     chunking = ChunkSpec(seed=seed)
+    if "unseen" in parts and unseen is not None:
+        un = run_unseen(guard, unseen, sets=unseen_sets, max_per_set=max_per_unseen_set,
+                        seed=seed, chunking=chunking, progress=progress, models=models,
+                        kinds=kinds)
+        rows += un["rows"]
+        notes += un["notes"]
+        unseen_groups = un["groups"]
+    elif "unseen" in parts:
+        notes.append("no unseen data folder (--unseen): unseen sets skipped")
+    if "languages" in parts and "input" in kinds and (multilingual is not None or realworld is not None):
+        languages = run_languages(guard, multilingual=multilingual, realworld=realworld,
+                                  max_rows=max_language_rows, seed=seed, progress=progress,
+                                  models=models)
+        notes += languages.pop("notes")
+    elif "languages" in parts:
+        notes.append("languages part skipped (needs the input guard and --multilingual or --realworld)")
     if "realworld" in parts and realworld is not None:
-        from .realworld import is_english, late_harm_check, run_realworld
-        from .realworld import shortcut_audit as run_audit
-
         rw = run_realworld(guard, realworld, sets=realworld_sets,
                            max_per_set=max_per_realworld_set, seed=seed,
                            chunking=chunking, progress=progress, models=models, kinds=kinds,
-                           row=_row)
+                           row=suite_row)
         rows += rw["rows"]
         notes += rw["notes"]
         if "output" in kinds and max_late_harm != 0:
@@ -179,9 +183,9 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
                 notes.append(f"{p}: not found, dev {kind} split skipped")
                 continue
             d = read_eval_file(p, kind)  # type: ignore[arg-type]
-            d.records = _sample(d.records, max_dev if kind == "input" else max_dev_outputs, seed)
+            d.records = sample_records(d.records, max_dev if kind == "input" else max_dev_outputs, seed)
             res = evaluate(guard, d, chunking=chunking, progress=progress, models=models)
-            rows.append(_row(f"dev ({stem}.dev.jsonl)", res, {"group": "dev", "dropped_seen": 0}))
+            rows.append(suite_row(f"dev ({stem}.dev.jsonl)", res, {"group": "dev", "dropped_seen": 0}))
     if "public" in parts and shared_data is not None:
         try:
             from ..synth.public import load_public
@@ -223,16 +227,17 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
                 if not good:
                     notes.append(f"{name} ({kind}): every row is in the train/calib split")
                     continue
-                kept = _sample(good, max_per_set if kind == "input" else max_per_output_set, seed)
+                kept = sample_records(good, max_per_set if kind == "input" else max_per_output_set, seed)
                 d = EvalData(path=f"public/{name}", kind=kind, records=kept, bad=[])  # type: ignore[arg-type]
                 res = evaluate(guard, d, chunking=chunking, progress=progress, models=models)
-                rows.append(_row(name, res, {"group": "public", "dropped_seen": dropped,
+                rows.append(suite_row(name, res, {"group": "public", "dropped_seen": dropped,
                                              "unseen": len(good),
                                              "license": report.get(name, {}).get("license")}))
         for name, entry in report.items():
             if entry.get("missing"):
                 notes.append(f"{name}: files missing ({', '.join(entry['missing'])})")
-    return {"rows": rows, "notes": notes, "late_harm": late, "shortcut_audit": audit}
+    return {"rows": rows, "notes": notes, "late_harm": late, "shortcut_audit": audit,
+            "unseen_groups": unseen_groups, "languages": languages}
 
 
 def _f(x: Any, pct: bool = False) -> str:
@@ -340,9 +345,12 @@ def _audit_lines(audit: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def render_suite(result: dict[str, Any], command: str, meta: dict[str, Any]) -> str:
-    """Markdown: the real-world dev sets first (headline, with the late-harm check and the
-    shortcut audit), then the dev split and public sets (inputs, then outputs)."""
+def render_suite(result: dict[str, Any], command: str, meta: dict[str, Any],
+                 previous: dict[str, dict[str, Any]] | None = None,
+                 realworld_rows: dict[str, dict[str, Any]] | None = None) -> str:
+    """Markdown: the headline (goals, unseen sets, languages, pooled real-world rows against
+    ``previous``), then the real-world dev sets (with the late-harm check and the shortcut
+    audit), then the dev split and public sets (inputs, then outputs)."""
     lines = ["# Results suite", "",
              f"Made with: `{command}`", "",
              f"Models: `{meta.get('models') or 'embedded defaults'}` (input threshold "
@@ -352,12 +360,14 @@ def render_suite(result: dict[str, Any], command: str, meta: dict[str, Any]) -> 
              "recall at 1 % FPR. Public rows whose text is in the training or calibration split "
              "were dropped (`seen`), the rest sampled to at most the `n` shown (class ratio "
              "kept). One-class sets: only recall (harmful) or FPR (benign) applies.", ""]
+    lines += headline_lines(result, previous, realworld_rows,
+                            previous_label=meta.get("previous_label") or "previous release")
     rows = result["rows"]
     real = [r for r in rows if r.get("group") == "realworld"]
-    rest = [r for r in rows if r.get("group") != "realworld"]
+    rest = [r for r in rows if r.get("group") not in ("realworld", "unseen")]
     late, audit = result.get("late_harm"), result.get("shortcut_audit")
     if real or late or audit:
-        lines += ["## Real-world dev sets (headline)", "",
+        lines += ["## Real-world dev sets (in-distribution)", "",
                   "`realworld/{prompts,responses}/<set>/dev.jsonl` of the shared data: public text "
                   "by real people and real LLMs, labelled by people or a strong judge, never "
                   "trained or calibrated on, scored whole (no row dropped). The split is by text, "
@@ -428,8 +438,30 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: %(default)s; 0 = skip the check)")
     p.add_argument("--no-shortcut-audit", action="store_true",
                    help="skip the shortcut audit (benign openers scored alone)")
-    p.add_argument("--only", nargs="+", choices=PARTS, default=None, metavar="PART",
-                   help=f"run only these parts ({', '.join(PARTS)}; default: every part with data)")
+    p.add_argument("--only", "--sections", dest="only", nargs="+", default=None, metavar="PART",
+                   help=f"run only these parts ({', '.join(PARTS)}; space- or comma-separated, "
+                        "e.g. --sections unseen,languages; default: every part with data)")
+    p.add_argument("--unseen", type=Path, default=None, metavar="DIR",
+                   help="unseen data folder (prompts/<set>/test.jsonl, responses/<set>/test.jsonl; "
+                        "evaluation only; default: SHARED_DATA/unseen when it exists and --sets "
+                        "is not given)")
+    p.add_argument("--unseen-sets", nargs="+", default=None, metavar="NAME",
+                   help="only these unseen sets (folder names; default: every set)")
+    p.add_argument("--max-per-unseen-set", type=int, default=0, metavar="N",
+                   help="rows sampled per unseen set (stratified, --seed; default: 0 = all)")
+    p.add_argument("--multilingual", type=Path, default=None, metavar="FILE",
+                   help="benign multilingual dev file of the languages part (default: "
+                        "SHARED_DATA/prompts_benign/multilingual/dev.jsonl when it exists)")
+    p.add_argument("--max-language-rows", type=int, default=0, metavar="N",
+                   help="rows sampled per file in the languages part (default: 0 = all)")
+    p.add_argument("--previous", nargs="+", type=Path, default=None, metavar="JSON",
+                   help="suite JSON file(s) of the release to compare with (rows matched by set "
+                        "name, a later file wins): the headline's 'previous' columns and goals")
+    p.add_argument("--previous-label", default=None, metavar="TEXT",
+                   help="what --previous is, for the headline (default: the file names)")
+    p.add_argument("--realworld-results", type=Path, default=None, metavar="JSON",
+                   help="suite JSON of the same models whose pooled real-world rows the headline "
+                        "quotes when the realworld part is not run")
     p.add_argument("--seed", type=int, default=0, help="sampling and chunking seed (default: 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     return p
@@ -445,11 +477,37 @@ def main(argv: list[str] | None = None) -> int:
               and (args.shared_data / "realworld").is_dir()):
             # --sets asks for a targeted run of named public sets: no default real-world part
             realworld = args.shared_data / "realworld"
-    if args.shared_data is None and args.data is None and realworld is None:
-        print("suite: error: pass --data and/or --shared-data (or --realworld)", file=sys.stderr)
+    if (args.shared_data is None and args.data is None and realworld is None
+            and args.unseen is None and args.multilingual is None):
+        print("suite: error: pass --data and/or --shared-data (or --realworld, --unseen, "
+              "--multilingual)", file=sys.stderr)
         return 2
-    if args.max_per_realworld_set < 0 or args.max_late_harm < 0:
-        print("suite: error: --max-per-realworld-set and --max-late-harm must be >= 0", file=sys.stderr)
+    if min(args.max_per_realworld_set, args.max_late_harm, args.max_per_unseen_set,
+           args.max_language_rows) < 0:
+        print("suite: error: --max-per-realworld-set, --max-late-harm, --max-per-unseen-set and "
+              "--max-language-rows must be >= 0", file=sys.stderr)
+        return 2
+    parts = PARTS
+    if args.only:
+        parts = tuple(x.strip() for a in args.only for x in a.split(",") if x.strip())
+        bad = [x for x in parts if x not in PARTS]
+        if bad or not parts:
+            print(f"suite: error: --only/--sections: unknown part(s) {bad}; known: "
+                  f"{', '.join(PARTS)}", file=sys.stderr)
+            return 2
+    unseen: Path | None = args.unseen
+    multilingual: Path | None = args.multilingual
+    if args.shared_data is not None and args.sets is None:
+        if unseen is None and (args.shared_data / "unseen").is_dir():
+            unseen = args.shared_data / "unseen"
+        ml = args.shared_data / "prompts_benign" / "multilingual" / "dev.jsonl"
+        if multilingual is None and ml.is_file():
+            multilingual = ml
+    try:
+        previous = load_rows(args.previous) if args.previous else None
+        rw_rows = load_rows([args.realworld_results]) if args.realworld_results else None
+    except DataError as e:
+        print(f"suite: error: {e}", file=sys.stderr)
         return 2
     from .cli import load_guard
 
@@ -471,7 +529,11 @@ def main(argv: list[str] | None = None) -> int:
                            max_per_realworld_set=args.max_per_realworld_set or None,
                            max_late_harm=args.max_late_harm,
                            shortcut_audit=not args.no_shortcut_audit,
-                           parts=args.only or PARTS)
+                           parts=parts, unseen=unseen, unseen_sets=args.unseen_sets,
+                           max_per_unseen_set=args.max_per_unseen_set or None,
+                           multilingual=multilingual,
+                           max_language_rows=args.max_language_rows or None)
+        result["goals"] = check_goals(result, previous)
     except (DataError, GuardError) as e:
         print(f"suite: error: {e}", file=sys.stderr)
         return 2
@@ -482,10 +544,14 @@ def main(argv: list[str] | None = None) -> int:
             "input_threshold": getattr(getattr(guard, "input", None), "threshold", None),
             "output_threshold": getattr(getattr(guard, "output", None), "threshold", None),
             "seconds": time.perf_counter() - t0,
-            "machine": f"{os.cpu_count()} CPU cores ({platform.machine()})"}
+            "machine": f"{os.cpu_count()} CPU cores ({platform.machine()})",
+            "previous": [str(p) for p in args.previous] if args.previous else None,
+            "previous_label": args.previous_label or (
+                ", ".join(f"`{p}`" for p in args.previous) if args.previous else None),
+            "realworld_results": None if args.realworld_results is None else str(args.realworld_results)}
     argv_s = argv if argv is not None else sys.argv[1:]
     command = "python -m guard_plugins.eval.suite " + " ".join(shlex.quote(a) for a in argv_s)
-    md = render_suite(result, command, meta)
+    md = render_suite(result, command, meta, previous=previous, realworld_rows=rw_rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(md, encoding="utf-8")
     args.out.with_suffix(".json").write_text(

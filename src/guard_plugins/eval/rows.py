@@ -1,0 +1,68 @@
+"""Pieces the suite's parts share: stratified sampling and the suite row.
+
+Kept apart from :mod:`guard_plugins.eval.suite` so that the part modules
+(:mod:`~guard_plugins.eval.realworld`, :mod:`~guard_plugins.eval.unseen`,
+:mod:`~guard_plugins.eval.languages`) can build rows without importing the suite, which
+imports them (no import circle).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from typing import Any
+
+from .. import metrics as M
+from .data import EvalRecord
+from .evaluate import EvalResult
+
+__all__ = ["SuiteRow", "sample_records", "suite_row", "LOW_FPR", "HIGH_FPR"]
+
+SuiteRow = dict[str, Any]
+
+#: The two FPR points every row reports recall at (``recall_at_1pct_fpr``,
+#: ``recall_at_5pct_fpr``).
+LOW_FPR = 0.01
+HIGH_FPR = 0.05
+
+
+def sample_records(records: list[EvalRecord], n: int | None, seed: int) -> list[EvalRecord]:
+    """At most ``n`` records, stratified by label (fixed seed), in their original order."""
+    if n is None or len(records) <= n:
+        return records
+    rng = random.Random(seed)
+    by = defaultdict(list)
+    for i, r in enumerate(records):
+        by[r.label].append(i)
+    keep: list[int] = []
+    for lab, idx in sorted(by.items()):
+        k = max(1, round(n * len(idx) / len(records)))
+        keep += rng.sample(idx, min(k, len(idx)))
+    return [records[i] for i in sorted(keep)[:n]]
+
+
+def suite_row(name: str, res: EvalResult, extra: dict[str, Any]) -> SuiteRow:
+    """One suite row of an :class:`EvalResult`: the decision metrics at the shipped threshold,
+    AUPRC, ROC AUC, recall at 1 % and 5 % FPR (threshold-free: from the scores); for outputs
+    the same under the streaming rule (``stream_*``) and the median share of tokens seen
+    before the halt. ``extra`` is merged in last."""
+    obj = res.to_json()
+    m = obj["metrics"]
+    y = res.labels
+    row: SuiteRow = {"set": name, "kind": res.kind, "n": m["n"], "n_pos": m["n_pos"],
+                     "n_neg": m["n_neg"], "precision": m["precision"], "recall": m["recall"],
+                     "f1": m["f1"], "fpr": m["fpr"], "auprc": m["auprc"], "roc_auc": m["roc_auc"],
+                     "recall_at_1pct_fpr": M.recall_at_fpr(y, res.scores, LOW_FPR) if len(y) else None,
+                     "recall_at_5pct_fpr": M.recall_at_fpr(y, res.scores, HIGH_FPR) if len(y) else None,
+                     "seconds": obj["seconds"], **extra}
+    if obj["streaming"]:
+        s = obj["streaming"]
+        sm = s["metrics"]
+        ss = res.stream_scores
+        row.update(stream_precision=sm["precision"], stream_recall=sm["recall"],
+                   stream_fpr=sm["fpr"], stream_f1=sm["f1"], stream_auprc=sm["auprc"],
+                   stream_recall_at_1pct_fpr=M.recall_at_fpr(y, ss, LOW_FPR),
+                   stream_recall_at_5pct_fpr=M.recall_at_fpr(y, ss, HIGH_FPR),
+                   stream_agreement=s["agreement_with_whole"],
+                   median_halt=s["halt_token_fraction"]["median"])
+    return M.json_safe(row)

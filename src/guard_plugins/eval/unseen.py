@@ -1,0 +1,175 @@
+"""The ``unseen`` part of the suite: labelled sets from sources nothing in training comes from.
+
+The shared data folder's ``unseen/`` holds ``prompts/<set>/test.jsonl`` (input guard,
+``{"text", "label", "lang", ...}``) and ``responses/<set>/test.jsonl`` (output guard,
+``{"prompt", "response", "label", "lang", ...}``). They are **evaluation only**: never trained
+or calibrated on, so they are scored whole (``max_per_set`` can cap them, stratified by label
+with a fixed seed).
+
+Outputs go through the suite's streaming rule (realistic chunks through ``stream.feed``,
+halting at the first flag) and the whole-response check; the runtime makes the two verdicts
+bit-identical (``docs/ARCHITECTURE.md``, "Even rows"), and each row reports their agreement
+(``stream_agreement``). The headline numbers of an output row are the streaming ones.
+
+:func:`run_unseen` gives one row per set (precision, recall, F1, FPR, AUPRC, recall at 1 %
+and 5 % FPR), per-group breakdowns for the fields in :data:`GROUP_FIELDS` that a set has
+(``category``, and its prefix before ``/`` as ``topic`` where categories have one; ``response_type``; ``model``), and
+pooled rows over the English sets (``lang`` ``en``): ``unseen prompts pooled (English)`` and
+``unseen responses pooled (English)``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError
+from .data import EvalData, EvalRecord, Kind, read_eval_file
+from .evaluate import ChunkSpec, EvalResult, GuardLike, ItemResult, evaluate
+from .rows import SuiteRow, sample_records, suite_row
+
+__all__ = ["UnseenSet", "GROUP_FIELDS", "find_unseen_sets", "record_language", "pool_items",
+           "run_unseen"]
+
+#: Record fields broken down per value when a set has them (``topic`` is derived: the part of
+#: ``category`` before ``/``, e.g. ``gender`` of ``gender/attack-group``).
+GROUP_FIELDS: tuple[str, ...] = ("topic", "category", "response_type", "model")
+
+
+@dataclass(frozen=True)
+class UnseenSet:
+    """One unseen test file: ``name`` (the folder), ``kind`` and ``path``."""
+
+    name: str
+    kind: Kind
+    path: Path
+
+
+def find_unseen_sets(root: str | Path) -> list[UnseenSet]:
+    """Every ``prompts/<set>/test.jsonl`` (input) and ``responses/<set>/test.jsonl`` (output).
+
+    Raises :class:`DataError` when ``root`` is not a folder, holds neither ``prompts/`` nor
+    ``responses/``, or a set folder has no ``test.jsonl``.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: unseen data folder not found")
+    out: list[UnseenSet] = []
+    found_any = False
+    for sub, kind in (("prompts", "input"), ("responses", "output")):
+        d = root / sub
+        if not d.is_dir():
+            continue
+        found_any = True
+        for set_dir in sorted(p for p in d.iterdir() if p.is_dir()):
+            test = set_dir / "test.jsonl"
+            if not test.is_file():
+                raise DataError(f"{test}: file not found (every unseen set is one test.jsonl)")
+            out.append(UnseenSet(set_dir.name, kind, test))  # type: ignore[arg-type]
+    if not found_any:
+        raise DataError(f"{root}: expected prompts/<set>/test.jsonl and/or "
+                        f"responses/<set>/test.jsonl")
+    return out
+
+
+def record_language(extra: dict[str, Any]) -> str | None:
+    """The record's language code (``lang`` or ``language`` field, lower case), if any."""
+    v = extra.get("lang", extra.get("language"))
+    return v.strip().lower() if isinstance(v, str) and v.strip() else None
+
+
+def _with_topic(records: list[EvalRecord]) -> list[EvalRecord]:
+    """When some ``category`` of the set has a ``/``, each string category's prefix before it
+    as ``topic`` (a category without ``/`` is its own topic)."""
+    if not any(isinstance(r.extra.get("category"), str) and "/" in r.extra["category"]
+               for r in records):
+        return records
+    out = []
+    for rec in records:
+        cat = rec.extra.get("category")
+        if isinstance(cat, str):
+            rec = EvalRecord(line=rec.line, label=rec.label, text=rec.text, response=rec.response,
+                             extra={**rec.extra, "topic": cat.split("/", 1)[0]})
+        out.append(rec)
+    return out
+
+
+def pool_items(name: str, results: Sequence[EvalResult], keep: Any = None) -> EvalResult | None:
+    """One :class:`EvalResult` over the items of several (those ``keep(item)`` accepts);
+    ``None`` when nothing is left."""
+    items: list[ItemResult] = [it for res in results for it in res.items
+                               if keep is None or keep(it)]
+    if not items:
+        return None
+    first = results[0]
+    return EvalResult(kind=first.kind, data_path=name, items=items, bad_lines=[],
+                      threshold=first.threshold, models=first.models, chunking=first.chunking,
+                      group_by=[], seconds=sum(r.seconds for r in results),
+                      target_fpr=first.target_fpr)
+
+
+def _groups(res: EvalResult, fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+    res.group_by = list(fields)
+    out = res.groups()
+    res.group_by = []
+    return out
+
+
+def run_unseen(guard: GuardLike, root: str | Path, *, sets: Sequence[str] | None = None,
+               max_per_set: int | None = None, seed: int = 0, chunking: ChunkSpec | None = None,
+               progress: bool = True, models: str | None = None,
+               kinds: Sequence[str] = ("input", "output")) -> dict[str, Any]:
+    """Score every unseen set; returns ``{"rows", "groups", "notes", "results"}``.
+
+    ``rows``: suite rows (group ``unseen``, with ``language`` the set's most common language
+    and ``languages`` all of them; pooled rows carry ``pooled: True``); ``groups``:
+    ``{set: {field: {value: {n, n_pos, n_neg, precision, recall, f1, fpr, auprc[, stream_*]}}}}``
+    for the :data:`GROUP_FIELDS` a set has; ``results``: ``{(kind, set): EvalResult}``.
+    ``sets``: only these (folder names; an unknown one is a :class:`DataError`).
+    """
+    spec = chunking or ChunkSpec(seed=seed)
+    found = find_unseen_sets(root)
+    if sets is not None:
+        unknown = sorted(set(sets) - {s.name for s in found})
+        if unknown:
+            raise DataError(f"{root}: unknown unseen set(s) {unknown}; known: "
+                            f"{sorted({s.name for s in found})}")
+        found = [s for s in found if s.name in set(sets)]
+    rows: list[SuiteRow] = []
+    groups: dict[str, Any] = {}
+    notes: list[str] = []
+    results: dict[tuple[str, str], EvalResult] = {}
+    chosen = [s for s in found if s.kind in kinds]
+    if not chosen:
+        notes.append(f"{root}: no unseen set of kind {', '.join(kinds)}")
+    for s in chosen:
+        d = read_eval_file(s.path, s.kind)
+        total = len(d.records)
+        recs = _with_topic(sample_records(d.records, max_per_set, seed))
+        d = EvalData(path=str(s.path), kind=s.kind, records=recs, bad=d.bad)
+        res = evaluate(guard, d, chunking=spec, progress=progress, models=models)
+        results[(s.kind, s.name)] = res
+        langs = Counter(record_language(r.extra) or "?" for r in recs)
+        rows.append(suite_row(s.name, res, {
+            "group": "unseen", "rows_in_file": total, "path": str(s.path),
+            "language": langs.most_common(1)[0][0], "languages": dict(langs)}))
+        fields = [f for f in GROUP_FIELDS if any(f in r.extra for r in recs)]
+        if fields:
+            groups[s.name] = _groups(res, fields)
+    for kind, label in (("input", "unseen prompts pooled (English)"),
+                        ("output", "unseen responses pooled (English)")):
+        parts = [(name, r) for (k, name), r in results.items() if k == kind]
+        if not parts:
+            continue
+        pooled = pool_items(label, [r for _, r in parts],
+                            keep=lambda it: record_language(it.extra) == "en")
+        if pooled is None:
+            continue
+        names = [name for name, r in parts
+                 if any(record_language(it.extra) == "en" for it in r.items)]
+        rows.append(suite_row(label, pooled, {"group": "unseen", "pooled": True, "sets": names,
+                                              "language": "en", "languages": {"en": len(pooled.items)}}))
+    return {"rows": rows, "groups": groups, "notes": notes, "results": results}

@@ -503,6 +503,9 @@ def main(argv: list[str] | None = None) -> int:
         ml = args.shared_data / "prompts_benign" / "multilingual" / "dev.jsonl"
         if multilingual is None and ml.is_file():
             multilingual = ml
+    if not args.only:  # by default, the parts whose data is there (no note for the others)
+        parts = tuple(p for p in PARTS if not (p == "unseen" and unseen is None)
+                      and not (p == "languages" and multilingual is None and realworld is None))
     try:
         previous = load_rows(args.previous) if args.previous else None
         rw_rows = load_rows([args.realworld_results]) if args.realworld_results else None

@@ -214,7 +214,7 @@ def test_decoder_streams_take_no_slot(models: Path) -> None:  # noqa: F811
     g = OutputGuard.load(models / "output", providers="cpu", max_streams=1, stream_wait_s=0.0)
     s = g.stream("q")
     s.feed(OUTPUT_TRANSFORMS["rot13"][0](ANSWER) + "\n" + OUTPUT_TRANSFORMS["base64"][0](ANSWER) + "\n")
-    assert set(s._subs) == {"rot13", "base64"} and g.slots.in_use == 1
+    assert set(s.decoders) == {"rot13", "base64"} and g.slots.in_use == 1
     s.finish()
     assert g.slots.in_use == 0
 

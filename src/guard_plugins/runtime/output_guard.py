@@ -420,6 +420,12 @@ class OutputStream:
         """Response tokens scored so far."""
         return self._tokens
 
+    @property
+    def decoders(self) -> list[str]:
+        """Kinds of the decoder streams this stream has opened (each holds a KV cache of its
+        own until the stream finishes or is closed)."""
+        return list(self._subs)
+
     def _prime(self, context: list[int]) -> None:
         ids = self._prefix + context
         _, self._past = self._g.run(ids, 0, self._past)  # start 0: from scratch

@@ -54,6 +54,10 @@ class GuardTokenizer:
             raise ModelLoadError(f"{path}: cannot load tokenizer ({e})") from e
         tok.no_truncation()
         tok.no_padding()
+        # text that spells a special token ("[SEP]", "[CLS]") is read as text, never as the
+        # token itself: a response could otherwise fake a separator, and a chunked stream
+        # (which never sees "[SEP]" whole) would read other tokens than check() does
+        tok.encode_special_tokens = True
         self._tok = tok
         self.cls_id = cls_id if cls_id is not None else tok.token_to_id("[CLS]")
         self.sep_id = sep_id if sep_id is not None else tok.token_to_id("[SEP]")

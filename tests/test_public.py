@@ -35,6 +35,7 @@ README_ROWS = {
     "benign_chat_alpaca_eval": 805, "benign_chat_arena": 1000, "diasafety": 9017 + 1097 + 1095,
     "phtest_responses": 2 * 3260, "safety_tuned_llamas_answers": 2483,
     "xstest_completions": 380, "medical_queries": 1417 + 1499, "medical_safety": 3 * 1417,
+    "multilingual_benign": 22240,
 }
 
 
@@ -69,7 +70,17 @@ def test_every_data_file_is_accounted_for():
     data_files = {str(p.relative_to(DATA)) for p in DATA.rglob("*")
                   if p.is_file() and p.suffix in {".csv", ".json", ".jsonl", ".txt"}
                   and "LICENSE" not in p.name}
-    assert data_files - covered == set()
+    # unseen/ is evaluation data (guard_plugins.eval): no importer and no manifest entry
+    assert not {p for p in covered if p.startswith("unseen/")}
+    assert {p for p in data_files - covered if not p.startswith("unseen/")} == set()
+
+
+def test_evaluation_only_files_are_never_imported():
+    """unseen/ and the multilingual dev split are evaluation data: no set reads them."""
+    paths = [p for s in P.PUBLIC_SETS.values() for p in s.paths]
+    assert not [p for p in paths if p.startswith("unseen/") or p == P.MULTILINGUAL_DEV
+                or (p.startswith("realworld/") and p.endswith("/dev.jsonl"))]
+    assert P.MULTILINGUAL_DEV in P.UNUSED_FILES and P.MULTILINGUAL_TRAIN in P.PUBLIC_SETS["multilingual_benign"].paths
 
 
 def test_records_valid_labels_licence_and_categories(loaded):
@@ -204,3 +215,42 @@ def test_committed_manifest_matches_data(tmp_path):
         assert e["rows"] > 0
     assert len({(e["name"], e["path"]) for e in fresh}) == len(fresh)
     assert {e["name"] for e in fresh if e["used"]} == set(P.PUBLIC_SETS)
+
+
+def test_multilingual_benign_rows_keep_language_source_and_licence(loaded):
+    """The benign multilingual train split: label 0, ``language`` from ``lang``, one source and
+    the row's own licence per upstream set (restrictive ones flagged by the card's rule)."""
+    from guard_plugins.synth.card import _is_restrictive
+
+    inputs, _, report = loaded
+    ml = [r for r in inputs if r["source"].startswith(P.MULTILINGUAL_SOURCE_PREFIX)]
+    assert len(ml) == report["multilingual_benign"]["kept"] == 22240
+    assert {r["label"] for r in ml} == {0} and all(r["category"] is None for r in ml)
+    assert len({r["language"] for r in ml}) == 24 and "en" not in {r["language"] for r in ml}
+    assert len({r["source"] for r in ml}) == 25
+    lic = {r["source"].removeprefix(P.MULTILINGUAL_SOURCE_PREFIX): r["license"] for r in ml}
+    assert {s for s, v in lic.items() if _is_restrictive(v)} == {
+        "llmzoo_ml100", "hplt_oasst_test", "zno_geography", "gpt4vn_alpaca_vi", "persianqa", "poquad"}
+    assert lic["tatoeba_laser"] == "CC-BY-2.0-FR"
+    assert {r["kind"] for r in ml} == {"question", "instruction", "utterance", "sentence"}
+    # xsafety writes Spanish as "sp": imported as ISO 639-1 "es"
+    xs = by_source(inputs, "realworld_xsafety_multilingual")
+    assert "es" in {r.get("language") for r in xs} and "sp" not in {r.get("language") for r in xs}
+
+
+def test_multilingual_loader_rejects_bad_rows(tmp_path):
+    d = tmp_path / "prompts_benign" / "multilingual"
+    d.mkdir(parents=True)
+    good = {"text": "¿Dónde está la biblioteca?", "label": 0, "lang": "es", "source": "tatoeba_laser",
+            "kind": "question", "licence": "CC-BY-2.0-FR"}
+    for bad, match in (({"label": 1}, "benign only"), ({"licence": " "}, "no licence"),
+                       ({"source": "Bad Name"}, "lower-case set name"), ({"kind": "poem"}, "kind")):
+        (d / "train.jsonl").write_text(json.dumps(good) + "\n" + json.dumps({**good, **bad}) + "\n")
+        with pytest.raises(DataError, match=match):
+            P.load_public(tmp_path, sets=["multilingual_benign"])
+    (d / "train.jsonl").write_text(json.dumps(good) + "\n")
+    inputs, _, _ = P.load_public(tmp_path, sets=["multilingual_benign"])
+    assert inputs == [{"text": good["text"], "label": 0, "category": None,
+                       "source": "public/multilingual/tatoeba_laser", "kind": "question",
+                       "augmentations": [], "lookalike": False, "license": "CC-BY-2.0-FR",
+                       "language": "es"}]

@@ -5,7 +5,9 @@ copies its ``summary`` into the checkpoint) and ``DATASET_CARD.md`` (for people)
 JSONL files. The card records:
 
 * counts per split x label x category x source x kind, for inputs and outputs, with the
-  usual marginals (split x label, category x split x label, source);
+  usual marginals (split x label, category x split x label, source, language);
+* the final mix of real training items per source (share, labels) and what the source cap
+  (``--max-source-share``) dropped;
 * augmentation counts (records with any augmentation, and per augmentation name);
 * the licence of every source used, and which of them restrict commercial use;
 * the constitution (name, version, content hash) and the generator parameters;
@@ -76,6 +78,7 @@ def _counts(records: Sequence[Mapping[str, Any]]) -> dict:
     aug_names: Counter[str] = Counter()
     aug_by_split: Counter[str] = Counter()
     licences: dict[str, Counter] = defaultdict(Counter)
+    lang: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for r in records:
         s, lab, c = str(r.get("split")), int(r["label"]), r.get("category")
         src, k = str(r["source"]), str(r["kind"])
@@ -91,6 +94,7 @@ def _counts(records: Sequence[Mapping[str, Any]]) -> dict:
             aug_by_split[s] += 1
             aug_names.update(augs)
         licences[src][str(r.get("license"))] += 1
+        lang[str(r.get("language") or "(unmarked)")][s][f"label_{lab}"] += 1
     return {
         "total": len(records),
         "per_split": {s: {"total": split_label[s]["total"], "label_0": split_label[s]["label_0"],
@@ -98,6 +102,7 @@ def _counts(records: Sequence[Mapping[str, Any]]) -> dict:
         "per_category": {c: {s: dict(v[s]) for s in SPLITS if v[s]} for c, v in sorted(cat.items())},
         "per_source": {k: dict(v) for k, v in sorted(source.items())},
         "per_kind": {k: dict(v) for k, v in sorted(kind.items())},
+        "per_language": {k: {s: dict(v[s]) for s in SPLITS if v[s]} for k, v in sorted(lang.items())},
         "augmented": {"records": sum(aug_by_split.values()), "per_split": dict(aug_by_split),
                       "per_augmentation": dict(sorted(aug_names.items()))},
         "licences": {k: dict(v) for k, v in sorted(licences.items())},
@@ -210,6 +215,9 @@ def render_markdown(card: Mapping[str, Any]) -> str:
         lines += ["Per source (train split):", "",
                   _md_table(["file", "source", "label 0", "label 1"], rows), ""]
 
+    lines += _source_balance_md(mix)
+    lines += _languages_md(card)
+
     for which in ("inputs", "outputs"):
         lines += [f"## {which.capitalize()} per category (label 0 / label 1)", ""]
         rows = []
@@ -277,7 +285,12 @@ def render_markdown(card: Mapping[str, Any]) -> str:
 
     params = {k: v for k, v in card["params"].items() if k != "real_mix"}
     if mix:
-        params["real_mix"] = {k: v for k, v in mix.items() if k != "train_mix"}
+        params["real_mix"] = {k: v for k, v in mix.items()
+                              if k not in ("train_mix", "source_cap_pool", "source_cap_train")}
+        for k in ("source_cap_pool", "source_cap_train"):  # tables above; levels and drops here
+            if mix.get(k):
+                params["real_mix"][k] = {w: {"level": r.get("level"), "dropped": r.get("dropped")}
+                                         for w, r in mix[k].items()}
     lines += ["## Generation parameters", "", "```json",
               json.dumps(params, indent=2, sort_keys=True, default=str), "```", ""]
     lines += ["## Safety notes", "",
@@ -285,6 +298,47 @@ def render_markdown(card: Mapping[str, Any]) -> str:
               "placeholder such as `[REDACTED]`. Public harmful prompts are kept as data only. "
               "Do not use this folder to train generators.", ""]
     return "\n".join(lines)
+
+
+def _source_balance_md(mix: Mapping[str, Any]) -> list[str]:
+    """The final mix of real training items per source, and what the source cap dropped."""
+    train = mix.get("source_cap_train") or {}
+    pool = mix.get("source_cap_pool") or {}
+    if not train:
+        return []
+    share = next(iter(train.values()))["max_share"]
+    lines = ["## Source balance (real training items)", "",
+             f"No public source holds more than {100 * share:g} % of a model's real items in the "
+             f"`train` split (`--max-source-share {share:g}`). Items over the cap are dropped, "
+             "stratified by label and language in a fixed order per seed: first over the whole "
+             "real pool (so splices and twins are only made of kept items), then over the train "
+             "split. Shares below are of the real train items of each model; augmented and "
+             "synthetic items are not counted.", ""]
+    for which, rep in train.items():
+        after = rep["after"]
+        dropped: dict[str, int] = {}
+        for r in (pool.get(which) or {}, rep):
+            for src, n in (r.get("dropped") or {}).items():
+                dropped[src] = dropped.get(src, 0) + n
+        note = "" if rep.get("feasible", True) else " (too few sources: cap not applied)"
+        lines += [f"{which.capitalize()}: {after['total']} real train items{note}.", ""]
+        rows = [[f"`{src}`", d["items"], f"{100 * d['share']:.1f} %", d["0"], d["1"], dropped.get(src, 0)]
+                for src, d in after["per_source"].items()]
+        lines += [_md_table(["source", "items", "share", "label 0", "label 1", "dropped by the cap"],
+                            rows), ""]
+    return lines
+
+
+def _languages_md(card: Mapping[str, Any]) -> list[str]:
+    per = card["inputs"].get("per_language") or {}
+    if set(per) <= {"(unmarked)", "en"}:
+        return []
+    lines = ["## Inputs per language (label 0 / label 1)", "",
+             "From the record's `language` (ISO 639-1 where the source gives one); `(unmarked)` "
+             "records are English sets that give no language.", ""]
+    rows = [[lang] + [f"{v.get(s, {}).get('label_0', 0)} / {v.get(s, {}).get('label_1', 0)}" for s in SPLITS]
+            for lang, v in per.items()]
+    return lines + [_md_table(["language", *SPLITS], rows), ""]
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

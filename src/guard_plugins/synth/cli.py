@@ -5,7 +5,11 @@ Pipeline::
     load constitution
       -> generate (offline templates, or an LLM through litellm)
       -> augment (attack-style variants of inputs; prompt-side variants of outputs)
-      -> import public sets from the shared data folder (unless --no-public)
+      -> import public sets from the shared data folder (unless --no-public), with the
+         benign multilingual train split (its dev split is evaluation data)
+      -> dev guard (realworld and multilingual dev texts out of every split), source cap
+         (--max-source-share), splices and wrapper twins of real records (English and
+         non-English, synth/realmix.py)
       -> dedupe by normalised text; first record wins, in priority order:
            1. constitution-derived synthetic records (their labels follow the constitution),
            2. public records (human-written / human-labelled),
@@ -32,6 +36,7 @@ from typing import Any
 from ..cli_common import format_table, offline_env, run_cli, setup_logging
 from ..constitution import DEFAULT_CONSTITUTION, load_constitution
 from ..errors import DataError
+from .realmix import DEFAULT_MAX_SOURCE_SHARE
 from .schema import SPLITS, data_file, write_jsonl
 
 log = logging.getLogger("guard_plugins.synth")
@@ -84,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-splice", action="store_true",
                    help="no preamble splices of real responses, no wrapper twins of real "
                         "prompts, no alarming-benign answers (see synth/realmix.py)")
+    p.add_argument("--max-source-share", type=float, default=DEFAULT_MAX_SOURCE_SHARE, metavar="S",
+                   help="no single public source above this share of a model's real training "
+                        "items; items over it are dropped (stratified by label and language, "
+                        "fixed by --seed) before splices and twins are made, and again on the "
+                        "train split; 0 = no cap (default: %(default)s)")
+    p.add_argument("--multilingual-twins", type=int, default=4000, metavar="N",
+                   help="wrapper twins of real benign non-English requests (label 0), spread "
+                        "evenly over languages, plus N/4 of real non-English harmful requests "
+                        "(label 1); 0 = none (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--scale", type=float, default=1.0,
                    help="offline generator size multiplier (default: %(default)s)")
@@ -115,6 +129,10 @@ def _check_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
         parser.error("--requests-per-category and --concurrency must be >= 1, --max-retries >= 0")
     if args.public_sets is not None and args.no_public:
         parser.error("--public-sets and --no-public exclude each other")
+    if not 0 <= args.max_source_share <= 1:
+        parser.error("--max-source-share must be between 0 (no cap) and 1")
+    if args.multilingual_twins < 0:
+        parser.error("--multilingual-twins must be >= 0")
 
 
 def _ordered_for_dedupe(synthetic: list[dict], public: list[dict], augmented: list[dict]) -> list[dict]:
@@ -205,7 +223,8 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
         aug_in, aug_out = realmix.guard_and_augment(
             {"syn_in": syn_in, "pub_in": pub_in, "aug_in": aug_in, "syn_out": syn_out,
              "pub_out": pub_out, "aug_out": aug_out}, shared, seed=args.seed,
-            splice=not args.no_splice, info=mix)
+            splice=not args.no_splice, info=mix, max_source_share=args.max_source_share or None,
+            multilingual_twins_n=args.multilingual_twins)
     timings["mix"] = time.perf_counter() - t
 
     # 4. dedupe + 5. split
@@ -216,6 +235,17 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
     outputs = split.assign_splits(outputs, key=split.output_key)
     inputs, mix["realworld_rule_inputs"] = realmix.keep_realworld_out_of_dev(inputs, split.input_key)
     outputs, mix["realworld_rule_outputs"] = realmix.keep_realworld_out_of_dev(outputs, split.output_key)
+    if args.max_source_share:  # the cap again, on what the trainer reads: real train items
+        def real_train(r: dict) -> bool:
+            return r["split"] == "train" and realmix.is_real(r)
+
+        inputs, cap_in = realmix.cap_sources(inputs, args.max_source_share, args.seed, counted=real_train)
+        outputs, cap_out = realmix.cap_sources(outputs, args.max_source_share, args.seed, counted=real_train)
+        mix["source_cap_train"] = {"inputs": cap_in, "outputs": cap_out}
+        for which, rep in mix["source_cap_train"].items():
+            if not rep["feasible"]:
+                log.warning("%s: too few public sources for --max-source-share %s: not capped",
+                            which, args.max_source_share)
     mix["train_mix"] = {"inputs": realmix.mix_summary(r for r in inputs if r["split"] == "train"),
                         "outputs": realmix.mix_summary(r for r in outputs if r["split"] == "train")}
     timings["dedupe_split"] = time.perf_counter() - t
@@ -230,6 +260,8 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
     params = {
         **generator, "seed": args.seed, "augment_rate": args.augment_rate,
         "output_augment_rate": args.output_augment_rate,
+        "max_source_share": args.max_source_share or None,
+        "multilingual_twins": args.multilingual_twins,
         "public": None if args.no_public else {"data_dir": str(shared), "sets": args.public_sets or "all"},
         "jailbreak_templates": len(templates) if templates else 0,
         "synthetic": {"inputs": len(syn_in), "outputs": len(syn_out)},

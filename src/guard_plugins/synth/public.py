@@ -39,6 +39,13 @@ Label policy (decided here, once, and reported per set by :func:`load_public`):
   DiaSafety (its "unsafe" marks contextual chit-chat failures such as ignoring a user's
   worry, not harmful content).
 
+* The benign multilingual prompts (``prompts_benign/multilingual/train.jsonl``, 24
+  languages, 25 upstream sets) are label 0 with ``language`` from the row's ``lang``; each
+  upstream set is its own source, ``public/multilingual/<set>``, with the row's licence. The
+  set's ``dev.jsonl`` is evaluation data: never imported, and
+  :func:`guard_plugins.synth.realmix.guard_and_augment` drops its texts from every split.
+  Nothing under ``unseen/`` is ever read here (evaluation only).
+
 Missing data: a missing data folder raises :class:`DataError`; a missing file raises too
 when its set was named in ``sets``, and is otherwise reported as skipped (``missing``) so a
 partial copy still works. A file without the expected columns raises :class:`DataError`
@@ -70,6 +77,9 @@ __all__ = [
     "PUBLIC_SETS",
     "UNUSED_FILES",
     "DATA_DIR_ENV",
+    "MULTILINGUAL_SOURCE_PREFIX",
+    "MULTILINGUAL_TRAIN",
+    "MULTILINGUAL_DEV",
     "default_data_dir",
     "load_public",
     "sources_manifest",
@@ -829,6 +839,17 @@ _RW_CATEGORY = {
 }
 
 
+#: language codes some sets use that are not ISO 639-1 (xsafety writes Spanish as "sp")
+_LANG_FIX = {"sp": "es"}
+
+
+def _language(code: Any) -> str | None:
+    if not isinstance(code, str) or not code.strip():
+        return None
+    c = code.strip().lower()
+    return _LANG_FIX.get(c, c)
+
+
 def _realworld_prompts(files, ps, sink):
     cat = _RW_CATEGORY.get(ps.name.removeprefix("realworld_"))
     for p, _ in _each(files, ps, sink):
@@ -841,7 +862,58 @@ def _realworld_prompts(files, ps, sink):
                 continue
             kind = "adversarial" if row.get("adversarial") else ("harmful" if lab else "real_user")
             sink.inp(row["text"], lab, category=cat if lab else None, kind=kind,
-                     language=row.get("language") or None)
+                     language=_language(row.get("language")))
+
+
+# ---- prompts_benign/multilingual/ (train part only: dev.jsonl is evaluation data)
+
+#: prefix of the sources of the multilingual benign rows: ``public/multilingual/<upstream>``.
+#: Each upstream set keeps its own source (and its own licence, from the row's ``licence``
+#: field), so the dataset card lists and flags licences per upstream set and the source cap
+#: (:func:`guard_plugins.synth.realmix.cap_sources`) treats the 25 upstream sets as the 25
+#: sources they are.
+MULTILINGUAL_SOURCE_PREFIX = "public/multilingual/"
+MULTILINGUAL_TRAIN = "prompts_benign/multilingual/train.jsonl"
+MULTILINGUAL_DEV = "prompts_benign/multilingual/dev.jsonl"
+_UPSTREAM_NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
+_ML_KINDS = {"question", "instruction", "utterance", "sentence"}
+
+
+def _multilingual(files, ps, sink):
+    """Benign prompts in 24 languages (label 0); ``language`` from ``lang``, ``kind`` as given
+    (question / instruction / utterance / sentence), licence per row."""
+    for p, _ in _each(files, ps, sink):
+        for i, row in enumerate(_jsonl_rows(p), 1):
+            _need(row, ("text", "label", "lang", "source", "kind", "licence"), p)
+            sink.read()
+            if row["label"] != 0 or isinstance(row["label"], bool):
+                raise DataError(f"{p}: row {i}: label {row['label']!r}; this set is benign only (0)")
+            up, lic, lang = row["source"], row["licence"], _language(row["lang"])
+            if not isinstance(up, str) or not _UPSTREAM_NAME.fullmatch(up):
+                raise DataError(f"{p}: row {i}: source {up!r} is not a lower-case set name")
+            if not isinstance(lic, str) or not lic.strip():
+                raise DataError(f"{p}: row {i}: no licence")
+            if lang is None:
+                raise DataError(f"{p}: row {i}: no language ('lang')")
+            if row["kind"] not in _ML_KINDS:
+                raise DataError(f"{p}: row {i}: kind {row['kind']!r} is not one of {sorted(_ML_KINDS)}")
+            n = len(sink.inputs)
+            sink.inp(row["text"], 0, kind=row["kind"], language=lang)
+            if len(sink.inputs) > n:
+                sink.inputs[-1].update(source=MULTILINGUAL_SOURCE_PREFIX + up, license=lic.strip())
+
+
+#: how the multilingual set's licences are summarised in the sources manifest (per row in
+#: the records; ../shared/data/prompts_benign/multilingual/SOURCES.md has each upstream's)
+MULTILINGUAL_LICENCE = (
+    "per upstream set (row 'licence'): CC-BY-2.0-FR, CC-BY-4.0, CC-BY-SA-4.0, MIT, Apache-2.0, "
+    "ODC-By; some CC-BY-NC-4.0 (non-commercial), GPL-3.0 (copyleft) or no licence stated")
+MULTILINGUAL_NOTE = (
+    "train part only (dev.jsonl is evaluation data); one source per upstream set "
+    "(public/multilingual/<set>). Flags: non-commercial: llmzoo_ml100, hplt_oasst_test, "
+    "zno_geography (CC-BY-NC-4.0), gpt4vn_alpaca_vi (no licence stated, Alpaca translation); "
+    "GPL-3.0: persianqa, poquad; licence only on the Hugging Face card: blend, calmqa; "
+    "ChatGPT-generated: belle_eval")
 
 
 def _realworld_responses(files, ps, sink):
@@ -1093,6 +1165,9 @@ def _sets() -> dict[str, PublicSet]:
           note="opt-in: contextual chit-chat safety labels, not harmful content"),
     ]
     items += _realworld_sets()
+    items.append(S("multilingual_benign", (MULTILINGUAL_TRAIN,), MULTILINGUAL_LICENCE,
+                   _GH + "(25 repositories: see prompts_benign/multilingual/SOURCES.md)", "inputs",
+                   _multilingual, note=MULTILINGUAL_NOTE))
     out: dict[str, PublicSet] = {}
     for s in items:
         m = re.fullmatch(r"(\S+) \(copy: (.+)\)", s.url)
@@ -1132,6 +1207,10 @@ UNUSED_FILES: dict[str, tuple[str, str, str]] = {
         "MIT", _GH + "sherdencooper/GPTFuzz/tree/1eddeb56",
         "jailbreak templates: used by guard_plugins.synth.augment, not imported as records"),
     "realworld/summary.json": ("n/a", _GH + "(see realworld/README.md)", "row counts of the realworld sets"),
+    MULTILINGUAL_DEV: (
+        MULTILINGUAL_LICENCE, _GH + "(25 repositories: see prompts_benign/multilingual/SOURCES.md)",
+        "the benign multilingual dev split: evaluation only (per-language FPR, language-twin "
+        "audit), never trained or calibrated on; its texts are dropped from every training split"),
     **{f"realworld/{sub}/{name}/dev.jsonl": (
         lic, _GH + repo,
         "the public real-world benchmark: never trained or calibrated on; scored by "

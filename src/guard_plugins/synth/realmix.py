@@ -6,10 +6,17 @@ constitution's synthetic data to cover categories and look-alikes. This module h
 parts of that mix that are not plain importers (:mod:`.public`) or template generators
 (:mod:`.offline`):
 
-* **Dev guard** (:func:`realworld_dev_keys`, :func:`drop_dev_overlap`): the
-  ``realworld/*/dev.jsonl`` files are the project's public benchmark. No record of any source
-  whose normalised text (input) or response (output) is one of them, or contains one of 150
-  characters or more, enters any split; splices and twins are built after the guard.
+* **Dev guard** (:func:`realworld_dev_keys`, :func:`multilingual_dev_keys`,
+  :func:`drop_dev_overlap`): the ``realworld/*/dev.jsonl`` files are the project's public
+  benchmark, and ``prompts_benign/multilingual/dev.jsonl`` is the benign multilingual
+  evaluation split. No record of any source whose normalised text (input) or response
+  (output) is one of them, or contains one of 150 characters or more, enters any split;
+  splices and twins are built after the guard.
+* **Source cap** (:func:`cap_sources`): no single source above a fixed share
+  (``--max-source-share``) of a model's real items: once over the whole real pool before the
+  splices and twins are built (so they follow the capped mix), and once more over the real
+  items of the final ``train`` split. Items over the cap are dropped, stratified by label and
+  language, in a fixed order per seed.
 * **Realworld split rule** (:func:`keep_realworld_out_of_dev`): realworld *train* rows go
   to our ``train`` or ``calib`` split, never to our ``dev`` split (the realworld dev files
   are the dev set for them); synthetic-split dev rows that share a key with a moved row
@@ -23,6 +30,12 @@ parts of that mix that are not plain importers (:mod:`.public`) or template gene
 * **Benign twins** (:func:`wrapped_inputs`): the adversarial wrapper families of real
   attacks (role-play, persuasion, fiction, multi-turn, ...) around benign real requests
   (label 0) and around plain harmful requests (label 1), so the wrapper alone never decides.
+* **Non-English twins** (:func:`multilingual_twins`): the same wrapper families (English
+  text: the library has no translations, and none are machine-made here) around real benign
+  non-English requests, plus language-neutral wrappers (chat logs, numbered lists,
+  instruction markup) whose every sentence is a real benign row of the request's own
+  language; the same wrappers around real non-English harmful requests (label 1), so neither
+  the wrapper nor the language decides.
 * **Alarming-but-benign answers** (:func:`alarming_outputs`).
 
 All of it is deterministic for a seed. Synthetic harmful text is never written here: the
@@ -33,7 +46,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +55,10 @@ from . import contexts
 from .schema import is_english
 from .split import normalise, output_key, text_group
 
-__all__ = ["REAL_PREFIXES", "is_real", "realworld_dev_keys", "drop_dev_overlap", "guard_and_augment",
-           "keep_realworld_out_of_dev", "splice_outputs", "wrapped_inputs", "alarming_outputs",
-           "cap_synthetic"]
+__all__ = ["REAL_PREFIXES", "is_real", "realworld_dev_keys", "multilingual_dev_keys", "drop_dev_overlap",
+           "guard_and_augment", "keep_realworld_out_of_dev", "splice_outputs", "wrapped_inputs",
+           "multilingual_twins", "NEUTRAL_WRAPPERS", "alarming_outputs", "cap_synthetic",
+           "cap_sources", "source_shares", "DEFAULT_MAX_SOURCE_SHARE"]
 
 #: sources that count as real (written by people or real LLMs, labelled by people or judges)
 REAL_PREFIXES = ("public/",)
@@ -78,6 +92,23 @@ def realworld_dev_keys(shared: Path) -> dict[str, set[str]]:
                 if not isinstance(v, str):
                     raise DataError(f"{p}: row {i}: expected a string field {field!r}")
                 keys[kind].add(normalise(v))
+    return keys
+
+
+def multilingual_dev_keys(shared: Path) -> set[str]:
+    """Normalised texts of ``prompts_benign/multilingual/dev.jsonl`` (the benign multilingual
+    evaluation split); empty when the file is missing (a partial copy of the shared data)."""
+    from .public import MULTILINGUAL_DEV, _jsonl_rows
+
+    p = Path(shared) / MULTILINGUAL_DEV
+    keys: set[str] = set()
+    if not p.is_file():
+        return keys
+    for i, row in enumerate(_jsonl_rows(p), 1):
+        v = row.get("text") if isinstance(row, dict) else None
+        if not isinstance(v, str):
+            raise DataError(f"{p}: row {i}: expected a string field 'text'")
+        keys.add(normalise(v))
     return keys
 
 
@@ -127,16 +158,26 @@ def drop_dev_overlap(records: Sequence[dict], kind: str, dev_keys: set[str],
 
 
 def guard_and_augment(parts: dict[str, list[dict]], shared: Path, *, seed: int = 0,
-                      splice: bool = True, info: dict[str, Any] | None = None
+                      splice: bool = True, info: dict[str, Any] | None = None,
+                      max_source_share: float | None = None, multilingual_twins_n: int = 0
                       ) -> tuple[list[dict], list[dict]]:
-    """The dev guard on every part (in place), then the augmentations built from real data.
+    """The dev guard on every part (in place), the source cap on the public parts (in place),
+    then the augmentations built from real data.
 
     ``parts`` holds ``syn_in, pub_in, aug_in, syn_out, pub_out, aug_out``. The guard runs
     first, so splices and twins are only built from records that survived it: a splice of a
-    dropped response would carry the dev text into training after a preamble. Returns the new
+    dropped response would carry the dev text into training after a preamble. The dev texts
+    are those of ``realworld/*/dev.jsonl`` and, for inputs, of the multilingual dev split.
+    ``max_source_share`` (0 or None: no cap) caps every source of ``pub_in`` / ``pub_out`` at
+    that share of the real records (:func:`cap_sources`) before splices and twins are made.
+    ``multilingual_twins_n`` benign non-English twins (and a quarter as many harmful ones) are
+    added when ``splice`` is on (:func:`multilingual_twins`). Returns the new
     ``(aug_in, aug_out)``; counts go into ``info``.
     """
     dev_keys = realworld_dev_keys(shared)
+    rw_counts = {k: len(v) for k, v in dev_keys.items()}
+    ml_dev = multilingual_dev_keys(shared)
+    dev_keys["input"] = dev_keys["input"] | ml_dev
     indexes = {kind: dev_index(keys) for kind, keys in dev_keys.items()}
     dropped: dict[str, int] = {}
     for name, recs in parts.items():
@@ -144,13 +185,27 @@ def guard_and_augment(parts: dict[str, list[dict]], shared: Path, *, seed: int =
         kept, n = drop_dev_overlap(recs, kind, dev_keys[kind], indexes[kind])
         dropped[name] = n
         recs[:] = kept
+    caps: dict[str, Any] = {}
+    if max_source_share:
+        for name, which in (("pub_in", "inputs"), ("pub_out", "outputs")):
+            parts[name][:], caps[which] = cap_sources(parts[name], max_source_share, seed)
     aug_in, aug_out = list(parts["aug_in"]), list(parts["aug_out"])
+    twins: list[dict] = []
     if splice:
         aug_out += splice_outputs(parts["pub_out"], seed=seed) + alarming_outputs(600, seed=seed)
         aug_in += wrapped_inputs(parts["pub_in"], seed=seed)
+        if multilingual_twins_n:
+            twins = multilingual_twins(parts["pub_in"], seed=seed, n_benign=multilingual_twins_n,
+                                       n_harmful=multilingual_twins_n // 4)
+            aug_in += twins
     if info is not None:
         info["realworld_dev_overlap_dropped"] = dropped
-        info["realworld_dev_keys"] = {k: len(v) for k, v in dev_keys.items()}
+        info["realworld_dev_keys"] = rw_counts
+        info["multilingual_dev_keys"] = len(ml_dev)
+        if caps:
+            info["source_cap_pool"] = caps
+        if twins:
+            info["multilingual_twins"] = _twin_counts(twins)
     return aug_in, aug_out
 
 
@@ -331,3 +386,216 @@ def mix_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         real += is_real(r)
     return {"total": total, "real": real, "real_share": round(real / total, 4) if total else None,
             "per_source": dict(sorted(per.items()))}
+
+
+# --------------------------------------------------------------------------- source balance
+#: default of ``guard-synth --max-source-share``: the smallest round share that caps only
+#: the one dominant source of each model today (alpaca_instructions for inputs,
+#: realworld_cipherchat_gpt4_judged for outputs) and leaves every other source whole
+DEFAULT_MAX_SOURCE_SHARE = 0.15
+
+
+def _record_key(r: Mapping[str, Any]) -> str:
+    if "text" in r:
+        return str(r["text"])
+    return f"{r.get('prompt') or ''}\n\u241e\n{r.get('response')}"
+
+
+def _cap_level(counts: Sequence[int], share: float) -> int | None:
+    """Largest per-source count ``x`` such that capping every source at ``x`` leaves no source
+    above ``share`` of the capped total (water-filling); None when no source is over the share
+    as it is. Raises ``ValueError`` when no cap can reach it (fewer than ``1 / share``
+    sources)."""
+    n = sorted(counts, reverse=True)
+    total = sum(n)
+    if not n or n[0] <= share * total:
+        return None
+    for k in range(1, len(n)):  # k largest sources capped at x = share * rest / (1 - share * k)
+        if share * k >= 1:
+            break
+        rest = sum(n[k:])
+        x = share * rest / (1 - share * k)
+        if n[k] <= x:
+            return int(x)
+    raise ValueError(f"{len(n)} sources cannot each stay at or below a share of {share}")
+
+
+def source_shares(records: Iterable[Mapping[str, Any]],
+                  counted: Callable[[Mapping[str, Any]], bool] = is_real) -> dict[str, Any]:
+    """Items per source (with labels) and each source's share of the counted records:
+    ``{"total", "per_source": {source: {"items", "share", "0", "1"}}}``, largest first."""
+    per: dict[str, dict[str, int]] = {}
+    for r in records:
+        if counted(r):
+            d = per.setdefault(str(r.get("source")), {"items": 0, "0": 0, "1": 0})
+            d["items"] += 1
+            d[str(r["label"])] += 1
+    total = sum(d["items"] for d in per.values())
+    ordered = sorted(per.items(), key=lambda kv: (-kv[1]["items"], kv[0]))
+    return {"total": total,
+            "per_source": {src: {"items": d["items"], "share": round(d["items"] / total, 4),
+                                 "0": d["0"], "1": d["1"]} for src, d in ordered}}
+
+
+def cap_sources(records: Sequence[dict], max_share: float, seed: int = 0, *,
+                counted: Callable[[Mapping[str, Any]], bool] = is_real
+                ) -> tuple[list[dict], dict[str, Any]]:
+    """Drop counted records of any source above ``max_share`` of all counted records.
+
+    Counted records (default: real ones, :func:`is_real`) are grouped by ``source``; the cap
+    level is the water-filling level of :func:`_cap_level`, so every source ends at or below
+    the share and sources under the level keep every record. A capped source keeps the same
+    proportions of (label, language) it had (largest remainders), and inside each stratum the
+    records whose ``sha1(seed, source, text)`` is smallest: the choice depends on the seed and
+    the record, not on input order or on other sources. Records that are not counted are all
+    kept; order is kept. When fewer than ``1 / max_share`` sources exist the cap cannot be
+    met: nothing is dropped and the report says ``"feasible": False``.
+
+    Returns ``(kept, report)``, report = ``{"max_share", "level", "feasible", "dropped",
+    "before": source_shares, "after": source_shares}``.
+    """
+    if not 0 < max_share <= 1:
+        raise ValueError(f"max_share must be in (0, 1], got {max_share}")
+    before = source_shares(records, counted)
+    report: dict[str, Any] = {"max_share": max_share, "level": None, "feasible": True,
+                              "dropped": {}, "before": before}
+    try:
+        level = _cap_level([d["items"] for d in before["per_source"].values()], max_share)
+    except ValueError:
+        report["feasible"] = False
+        level = None
+    if level is None:
+        report["after"] = before
+        return list(records), report
+    report["level"] = level
+    drop: set[int] = set()
+    by_source: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
+        if counted(r):
+            by_source.setdefault(str(r.get("source")), []).append(i)
+    for src, idx in sorted(by_source.items()):
+        if len(idx) <= level:
+            continue
+        strata: dict[tuple, list[int]] = {}
+        for i in idx:
+            r = records[i]
+            strata.setdefault((r["label"], r.get("language") or ""), []).append(i)
+        quota = {k: level * len(v) / len(idx) for k, v in strata.items()}
+        take = {k: int(q) for k, q in quota.items()}
+        short = level - sum(take.values())
+        for k in sorted(quota, key=lambda k: (-(quota[k] - take[k]), repr(k)))[:short]:
+            take[k] += 1
+        for k, v in strata.items():
+            order = sorted(v, key=lambda i: hashlib.sha1(
+                f"{seed}\x00{src}\x00{_record_key(records[i])}".encode("utf-8")).hexdigest())
+            drop.update(order[take[k]:])
+        report["dropped"][src] = len(idx) - level
+    kept = [r for i, r in enumerate(records) if i not in drop]
+    report["after"] = source_shares(kept, counted)
+    return kept, report
+
+
+# --------------------------------------------------------------------------- non-English twins
+#: Language-neutral wrappers: markup only, every sentence in them is a real benign row of the
+#: request's language (``{q1}``, ``{q2}``: requests; ``{s1}``, ``{s2}``: statements), so the
+#: whole wrapper is in that language without any translation.
+NEUTRAL_WRAPPERS: dict[str, str] = {
+    "chat_log": "User: {q1}\nAssistant: {s1}\nUser: {request}",
+    "chat_log_long": "User: {q1}\nAssistant: {s1}\nUser: {q2}\nAssistant: {s2}\nUser: {request}",
+    "numbered": "1. {q1}\n2. {request}\n3. {q2}",
+    "questions": "Q1: {q1}\nQ2: {q2}\nQ3: {request}",
+    "instruction_markup": "### Instruction:\n{request}\n\n### Response:",
+    "quoted_after": "{s1}\n\n\"\"\"{request}\"\"\"",
+    "two_requests": "{q1}\n\n{request}",
+}
+_REQUEST_KINDS = ("question", "instruction", "utterance")
+
+
+def multilingual_twins(records: Sequence[Mapping[str, Any]], *, seed: int = 0, n_benign: int = 4000,
+                       n_harmful: int = 1000, neutral_share: float = 0.5) -> list[dict]:
+    """Wrapped non-English requests; returns the NEW records only.
+
+    Requests: real, non-English, unaugmented records of 4-400 characters; benign ones (label
+    0) of kind question / instruction / utterance (the multilingual benign set), harmful ones
+    (label 1) of kind ``harmful`` (plain, not adversarial: ``multijail``,
+    ``xsafety_multilingual``). ``n_benign`` and ``n_harmful`` twins are spread evenly over the
+    languages of each pool (round robin; a request is reused only when its language runs
+    out). Each twin is, with probability ``neutral_share``, a :data:`NEUTRAL_WRAPPERS`
+    template filled with other benign rows of the same language (both labels use the same
+    benign filler), else a :mod:`.contexts` wrapper family (English wrapper text: the library
+    has no translations). A twin keeps its request's ``language`` and split ``group``; its
+    licence lists the licences of every real text it holds.
+    """
+    if not 0 <= neutral_share <= 1:
+        raise ValueError(f"neutral_share must be in [0, 1], got {neutral_share}")
+
+    by_lang: dict[int, dict[str, list[Mapping[str, Any]]]] = {0: {}, 1: {}}
+    fill_q: dict[str, list[Mapping[str, Any]]] = {}
+    fill_s: dict[str, list[Mapping[str, Any]]] = {}
+    for r in records:
+        if not is_real(r) or _english(r):
+            continue
+        lang, size, kind = str(r["language"]), len(r["text"].strip()), r.get("kind")
+        if r["label"] == 0 and 4 <= size <= 300:
+            (fill_s if kind == "sentence" else fill_q).setdefault(lang, []).append(r)
+        if r.get("lookalike") or not 4 <= size <= 400:
+            continue
+        if (r["label"] == 0 and kind in _REQUEST_KINDS) or (r["label"] == 1 and kind == "harmful"):
+            by_lang[r["label"]].setdefault(lang, []).append(r)
+    families = sorted(contexts.WRAPPER_FAMILIES)
+    neutral = sorted(NEUTRAL_WRAPPERS)
+    out: list[dict] = []
+    for label, n in ((0, n_benign), (1, n_harmful)):
+        pools = by_lang[label]
+        langs = sorted(pools)
+        if not langs or n <= 0:
+            continue
+        rng = _rng(seed, "multilingual_twins", str(label))
+        order = {lang: rng.sample(range(len(pools[lang])), len(pools[lang])) for lang in langs}
+        pos = dict.fromkeys(langs, 0)
+        for i in range(n):
+            lang = langs[i % len(langs)]
+            pool = pools[lang]
+            if pos[lang] >= len(pool):  # ran out: reshuffle and reuse
+                order[lang] = rng.sample(range(len(pool)), len(pool))
+                pos[lang] = 0
+            req = pool[order[lang][pos[lang]]]
+            pos[lang] += 1
+            qs = fill_q.get(lang) or []
+            ss = fill_s.get(lang) or qs
+            embedded = [req]
+            if qs and rng.random() < neutral_share:
+                name = rng.choice(neutral)
+                slots = {"q1": rng.choice(qs), "q2": rng.choice(qs), "s1": rng.choice(ss),
+                         "s2": rng.choice(ss)}
+                used = {k for k in slots if "{" + k + "}" in NEUTRAL_WRAPPERS[name]}
+                embedded += [slots[k] for k in sorted(used)]
+                text = NEUTRAL_WRAPPERS[name].format(request=req["text"].strip(),
+                                                     **{k: v["text"].strip() for k, v in slots.items()})
+                aug = f"neutral_wrapper:{name}"
+            else:
+                fam = rng.choice(families)
+                idx = rng.randrange(len(contexts.WRAPPER_FAMILIES[fam]))
+                text = contexts.wrap(req["text"], fam, idx, rng)
+                aug = f"wrapper:{fam}"
+            licences = sorted({str(e.get("license") or "Apache-2.0") for e in embedded})
+            out.append({"text": text, "label": label,
+                        "category": req.get("category") if label else None,
+                        "source": "synthetic/offline",
+                        "kind": "benign_twin" if label == 0 else "wrapped_harmful",
+                        "augmentations": [aug, "multilingual_twin"], "lookalike": False,
+                        "license": " + ".join(licences), "language": lang,
+                        "group": req.get("group") or text_group(req["text"])})
+    return out
+
+
+def _twin_counts(twins: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    per_lang: dict[str, dict[str, int]] = {}
+    per_wrapper: dict[str, int] = {}
+    for t in twins:
+        d = per_lang.setdefault(str(t.get("language")), {"0": 0, "1": 0})
+        d[str(t["label"])] += 1
+        w = t["augmentations"][0].split(":")[0]
+        per_wrapper[w] = per_wrapper.get(w, 0) + 1
+    return {"total": len(twins), "per_language": dict(sorted(per_lang.items())),
+            "per_wrapper_kind": dict(sorted(per_wrapper.items()))}

@@ -124,6 +124,13 @@ def test_decoder_cap_is_noted_not_silent() -> None:
     assert normalize(text, decoders=False).decoded == {}
 
 
+def test_invisible_table_covers_all_of_unicode() -> None:
+    from guard_plugins.runtime.normalize import _DROP, is_invisible
+
+    everywhere = {cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF and is_invisible(chr(cp))}
+    assert set(_DROP) == everywhere and 0x200B in everywhere and ord("\n") not in everywhere
+
+
 def test_hold_back_is_bounded() -> None:
     n = StreamNormalizer()
     n.feed("x" * 10_000)

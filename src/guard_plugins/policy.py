@@ -34,12 +34,17 @@ def apply_thresholds(verdict: Verdict, thresholds: Mapping[str, float]) -> Verdi
 
     Used when an integration is handed an already loaded Guard. ``score`` is the maximum
     over input windows or the running maximum of a stream, so ``score >= t`` is the exact
-    decision for one threshold per kind. The override is recorded in ``notes``.
+    decision for one threshold per kind. The override is recorded in ``notes``. A verdict
+    the ``unvalidated_language`` option decided (``language_action`` set) keeps its ``flagged``.
     """
     t = thresholds.get(verdict.kind)
     if t is None:
         return verdict
     note = f"threshold {t:g} from the integration's thresholds[{verdict.kind!r}] (was {verdict.threshold:g})"
+    action = getattr(verdict, "language_action", None)
+    if action is not None:  # the unvalidated_language option decided, not the score
+        return dataclasses.replace(verdict, threshold=t, notes=(
+            *tuple(verdict.notes), f"{note}; flagged stays as unvalidated_language={action!r} decided"))
     return dataclasses.replace(verdict, flagged=bool(verdict.score >= t), threshold=t,
                                notes=(*tuple(verdict.notes), note))
 
@@ -63,6 +68,7 @@ class Decision:
             "category": v.category if v is not None else None,
             "score": round(float(v.score), 6) if v is not None else None,
             "threshold": float(v.threshold) if v is not None else None,
+            "language": getattr(v, "language", None) if v is not None else None,
             "error": self.error,
         }
 

@@ -168,6 +168,9 @@ def verdict_dict(verdict: Verdict | None, stage: Stage, error: BaseException | N
         "latency_ms": float(verdict.latency_ms),
         "tokens": int(verdict.tokens),
         "notes": list(verdict.notes or []),
+        "language": getattr(verdict, "language", None),
+        "language_validated": getattr(verdict, "language_validated", None),
+        "language_action": getattr(verdict, "language_action", None),
     }
 
 
@@ -189,7 +192,8 @@ def load_guard(guard: Guard | str | Any | None, thresholds: Mapping[str, float],
     window and category); nothing is left to apply. With a loaded Guard, ``"input"`` and
     ``"output"`` thresholds are applied to its verdicts by :func:`apply_thresholds`; category
     thresholds need the runtime and raise :class:`GuardConfigError`. ``load_options`` (e.g.
-    ``window_cache_mb``) go to ``Guard.load``; with a loaded Guard they must be left unset.
+    ``window_cache_mb``, ``unvalidated_language``) go to ``Guard.load``; with a loaded Guard
+    they must be left unset.
     """
     if all(callable(getattr(guard, a, None)) for a in ("check_input", "check_output", "stream")):
         categories = sorted(k for k in thresholds if k not in ("input", "output"))
@@ -225,6 +229,9 @@ def call_hook(hook: VerdictHook | None, event: GuardEvent) -> None:
 
 def describe(verdict: Verdict) -> str:
     cat = f", category={verdict.category}" if verdict.category else ""
+    if getattr(verdict, "language_action", None) == "flag":
+        return (f"language={verdict.language} is not validated for this model "
+                f"(unvalidated_language='flag'), score={verdict.score:.3f}{cat}")
     return f"score={verdict.score:.3f} >= threshold={verdict.threshold:.3f}{cat}"
 
 

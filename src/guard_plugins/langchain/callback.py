@@ -116,6 +116,14 @@ class ConstitutionalGuard(BaseCallbackHandler):
             history with every call; the cache keeps the scores of the unchanged turns
             (``runtime/window_cache.py``), with the same verdicts as without it. For a loaded
             ``Guard``, pass it to ``Guard.load`` instead.
+        unvalidated_language: when the handler loads the models, what a prompt in a language
+            the input model was not validated on does (``"default"``: the runtime's
+            ``"score"``: scored as usual, the verdict's notes say so; ``"flag"``: blocked;
+            ``"allow"``: the input guard's verdict is not applied when no part of the prompt is
+            in a validated language, the output guard still watches the answer). The input
+            verdict's ``language`` and ``language_validated`` say what was found
+            (docs/operations.md, "Languages"). For a loaded ``Guard``, pass it to
+            ``Guard.load`` instead.
     """
 
     raise_error: bool = True
@@ -135,6 +143,7 @@ class ConstitutionalGuard(BaseCallbackHandler):
         max_input_tokens: int | None | Literal["default"] = "default",
         on_oversize: Literal["reject", "scan"] | None = None,
         window_cache_mb: float | None | Literal["default"] = "default",
+        unvalidated_language: Literal["score", "flag", "allow", "default"] = "default",
     ) -> None:
         super().__init__()
         if fail_mode not in ("closed", "open"):
@@ -143,7 +152,12 @@ class ConstitutionalGuard(BaseCallbackHandler):
             raise GuardConfigError("refusal: expected a non-empty string")
         self.thresholds = validate_thresholds(thresholds)
         self.guard: Guard
-        load_options = {} if window_cache_mb == "default" else {"window_cache_mb": window_cache_mb}
+        load_options: dict[str, Any] = {} if window_cache_mb == "default" else {"window_cache_mb": window_cache_mb}
+        if unvalidated_language != "default":
+            if unvalidated_language not in ("score", "flag", "allow"):
+                raise GuardConfigError(f"unvalidated_language: expected 'score', 'flag', 'allow' or "
+                                       f"'default', got {unvalidated_language!r}")
+            load_options["unvalidated_language"] = unvalidated_language
         self.guard, self._post_thresholds = load_guard(guard, self.thresholds, **load_options)
         self.fail_mode: FailMode = fail_mode
         self.scan_roles = validate_roles(scan_roles)

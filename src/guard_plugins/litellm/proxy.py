@@ -88,6 +88,13 @@ class ConstitutionalGuardrail(CustomGuardrail):
       turns are then not scored again (same verdicts; ``runtime/window_cache.py``). Its hits
       and misses are logged at INFO every ``cache_log_s`` seconds (default 60; ``0``: never)
       while requests come in, and :meth:`cache_stats` returns them.
+    - ``unvalidated_language`` (default ``score``): a prompt in a language the input model was
+      not validated on (the manifest's ``languages.validated``; English for the shipped model)
+      is scored as usual and the verdict's notes say so (``score``), blocked (``flag``: HTTP
+      400 like any flagged prompt), or not blocked by the input guard when no part of it is
+      in a validated language (``allow``: the output guard still watches the answer). The
+      input verdict's ``language`` is in the logs and error details (docs/operations.md,
+      "Languages").
     - ``mode``: ``pre_call`` or ``during_call`` run the input check, ``post_call`` the output
       checks (whole responses and streams). Use ``[pre_call, post_call]``.
     """
@@ -122,6 +129,7 @@ class ConstitutionalGuardrail(CustomGuardrail):
         batch_streams: bool = False,
         window_cache_mb: float | None | Literal["default"] = "default",
         cache_log_s: float = 60.0,
+        unvalidated_language: Literal["score", "flag", "allow", "default"] = "default",
         guard: Any = None,
         **kwargs: Any,
     ):
@@ -134,6 +142,14 @@ class ConstitutionalGuardrail(CustomGuardrail):
         if isinstance(cache_log_s, bool) or not isinstance(cache_log_s, (int, float)) or cache_log_s < 0:
             raise InputError(f"guardrail option cache_log_s must be a number >= 0, got {cache_log_s!r}")
         self.cache_log_s = float(cache_log_s)
+        if unvalidated_language is None:  # ``unvalidated_language: null`` in config.yaml: the default
+            unvalidated_language = "default"
+        if unvalidated_language not in ("score", "flag", "allow", "default"):
+            raise InputError(f"guardrail option unvalidated_language must be 'score', 'flag' or 'allow', "
+                             f"got {unvalidated_language!r}")
+        if guard is not None and unvalidated_language != "default":
+            raise InputError("guardrail option unvalidated_language configures loading: pass it to "
+                             "Guard.load(...) for a loaded guard")
         self._cache_logged = time.monotonic()
         self.fail_closed = bool(fail_closed)
         self.policy: GuardPolicy | None
@@ -145,7 +161,8 @@ class ConstitutionalGuardrail(CustomGuardrail):
                                    intra_op_threads=intra_op_threads, batching=batching,
                                    max_batch_tokens=max_batch_tokens, max_streams=max_streams,
                                    stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams),
-                                   window_cache_mb=window_cache_mb)
+                                   window_cache_mb=window_cache_mb,
+                                   unvalidated_language=unvalidated_language)
             self.policy = GuardPolicy(guard=guard, fail_closed=self.fail_closed,
                                       output_action=output_action, replacement_text=replacement_text,
                                       max_input_tokens=max_input_tokens, on_oversize=on_oversize)

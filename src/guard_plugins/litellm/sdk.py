@@ -75,24 +75,31 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                max_batch_tokens: int | None = None,
                max_streams: int | None | Literal["default"] = "default",
                stream_wait_s: float | None = None, batch_streams: bool = False,
-               window_cache_mb: float | None | Literal["default"] = "default") -> Guard:
+               window_cache_mb: float | None | Literal["default"] = "default",
+               unvalidated_language: Literal["score", "flag", "allow", "default"] = "default") -> Guard:
     """``Guard.load(...)`` cached per process and per options (the proxy and SDK share one).
 
     ``path`` None means the embedded default models; thresholds ``None`` keep the
     manifests' calibrated values; ``max_streams`` / ``stream_wait_s`` ``"default"`` / ``None``
-    keep the runtime's (64 streams, 60 s); ``window_cache_mb`` ``"default"`` keeps 32 MB.
-    Raises ``ModelLoadError`` as the runtime does.
+    keep the runtime's (64 streams, 60 s); ``window_cache_mb`` ``"default"`` keeps 32 MB;
+    ``unvalidated_language`` (``"score"``, ``"flag"`` or ``"allow"``; ``"default"``: the
+    runtime's ``"score"``) decides what a prompt in a language the input model was not
+    validated on does (docs/operations.md, "Languages"). Raises ``ModelLoadError`` as the
+    runtime does, ``InputError`` for a bad option value.
     """
     from ..runtime import Guard
 
     for name, val in (("input_threshold", input_threshold), ("output_threshold", output_threshold)):
         if val is not None and not 0.0 <= float(val) <= 1.0:
             raise InputError(f"{name} must be in [0, 1], got {val!r}")
+    if unvalidated_language not in ("score", "flag", "allow", "default"):
+        raise InputError(f"unvalidated_language must be 'score', 'flag', 'allow' or 'default', "
+                         f"got {unvalidated_language!r}")
     spec = _providers_spec(providers)
     cats = tuple(sorted((category_thresholds or {}).items()))
     key = (None if path is None else os.fspath(path), spec, input_threshold, output_threshold,
            cats, intra_op_threads, bool(batching), max_batch_tokens, max_streams, stream_wait_s,
-           bool(batch_streams), window_cache_mb)
+           bool(batch_streams), window_cache_mb, unvalidated_language)
     with _GUARDS_LOCK:
         guard = _GUARDS.get(key)
         if guard is None:
@@ -105,6 +112,8 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                 extra["batch_streams"] = True
             if window_cache_mb != "default":
                 extra["window_cache_mb"] = window_cache_mb
+            if unvalidated_language != "default":
+                extra["unvalidated_language"] = unvalidated_language
             guard = Guard.load(key[0], list(spec) if isinstance(spec, tuple) else spec,
                                input_threshold=input_threshold, output_threshold=output_threshold,
                                category_thresholds=dict(cats) or None,

@@ -6,7 +6,9 @@
 >>> s = guard.stream("prompt"); s.feed("Sure, "); s.finish()
 
 Contracts: docs/ARCHITECTURE.md sections 4-5. This package imports only onnxruntime,
-tokenizers, numpy, the standard library and ``guard_plugins.errors`` (a test enforces it).
+tokenizers, numpy, the standard library and ``guard_plugins.errors`` (a test enforces it), plus
+py3langid (language ID, numpy only) when the first input guard loads, not at import
+(``runtime/language.py``; tests/test_language.py checks it).
 """
 
 from __future__ import annotations

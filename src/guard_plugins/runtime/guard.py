@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import ModelLoadError
 from .input_guard import DEFAULT_MAX_INPUT_TOKENS, InputGuard, OversizePolicy
+from .language import DEFAULT_UNVALIDATED_LANGUAGE, UnvalidatedPolicy, check_policy
 from .manifest import default_models_dir
 from .output_guard import OutputGuard, OutputStream
 from .slots import DEFAULT_MAX_STREAMS, DEFAULT_WAIT_S, StreamSlot
@@ -40,7 +41,8 @@ class Guard:
              max_batch_tokens: int | None = None,
              max_streams: int | None = DEFAULT_MAX_STREAMS,
              stream_wait_s: float = DEFAULT_WAIT_S, batch_streams: bool = False,
-             window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB) -> Guard:
+             window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB,
+             unvalidated_language: UnvalidatedPolicy = DEFAULT_UNVALIDATED_LANGUAGE) -> Guard:
         """Load ``path/input`` and ``path/output`` (``None``: the embedded default models).
 
         Every file is checked against the manifest's sha256 (``IntegrityError`` otherwise).
@@ -70,7 +72,17 @@ class Guard:
         window scores shared by every caller of this guard, so the unchanged turns of a
         conversation sent again are not scored again (``runtime/window_cache.py``; verdicts are
         the same bit for bit with it on or off). :meth:`cache_stats` gives hits and misses.
+
+        Languages: every input verdict says the language of what was scored
+        (``Verdict.language``) and whether the input manifest lists it as validated
+        (``language_validated``; ``runtime/language.py``). ``unvalidated_language`` decides
+        what an unvalidated language does: ``"score"`` (default: scored as usual, a note says
+        the language is unvalidated), ``"flag"`` (flagged whatever the score) or ``"allow"``
+        (the score's verdict is not applied when no part of the prompt is in a validated
+        language). ``"flag"``/``"allow"`` need the manifest's ``languages.validated`` list
+        (``ModelLoadError`` otherwise); another value raises ``InputError``.
         """
+        check_policy(unvalidated_language)
         root = Path(path) if path is not None else default_models_dir()
         if not root.is_dir():
             raise ModelLoadError(f"{root}: model folder not found")
@@ -83,7 +95,8 @@ class Guard:
                              decode_obfuscations=decode_obfuscations,
                              max_input_tokens=max_input_tokens, on_oversize=on_oversize,
                              batching=batching, max_batch_tokens=max_batch_tokens,
-                             window_cache_mb=window_cache_mb) if has_in else None
+                             window_cache_mb=window_cache_mb,
+                             unvalidated_language=unvalidated_language) if has_in else None
         og = OutputGuard.load(root / "output", providers, verify=verify, threshold=output_threshold,
                               intra_op_threads=intra_op_threads, max_streams=max_streams,
                               stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams)) if has_out else None

@@ -13,6 +13,8 @@ import numpy as np
 from ..errors import InputError, InputTooLargeError, ModelLoadError, budget_overrides
 from ._common import check_threshold, sigmoid, windowing
 from .decode import decoded_variants
+from .language import (DEFAULT_UNVALIDATED_LANGUAGE, LanguageReport, UnvalidatedPolicy, check_policy,
+                       decide, shared_language_id)
 from .manifest import load_manifest
 from .scheduler import WindowScheduler
 from .session import ProviderSpec, make_session
@@ -23,6 +25,9 @@ from .window_cache import DEFAULT_WINDOW_CACHE_MB, CacheStats, WindowCache
 from .windows import input_windows, segment_windows
 
 OversizePolicy = Literal["reject", "scan"]
+
+Prepared = tuple[list[list[int]], int, list[str], "LanguageReport | None"]
+"""One prompt ready to score: windows, prompt tokens, notes, its language."""
 
 DEFAULT_MAX_INPUT_TOKENS = 16_384
 """Default size budget of one input check, in guard tokens (docs/operations.md, "Budgets").
@@ -79,7 +84,8 @@ class InputGuard:
                  max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
                  on_oversize: OversizePolicy = "reject", batching: bool = True,
                  max_batch_tokens: int | None = None,
-                 window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB):
+                 window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB,
+                 unvalidated_language: UnvalidatedPolicy = DEFAULT_UNVALIDATED_LANGUAGE):
         self.folder = folder
         self.manifest = manifest
         self._session = session
@@ -100,6 +106,17 @@ class InputGuard:
         self.batch_size = max(1, int(batch_size))
         self.decode_obfuscations = bool(decode_obfuscations)
         self.max_input_tokens, self.on_oversize = _check_policy(max_input_tokens, on_oversize)
+        # languages (runtime/language.py): the manifest's validated codes decide
+        # Verdict.language_validated; the policy decides what an unvalidated one does
+        self.unvalidated_language: UnvalidatedPolicy = check_policy(unvalidated_language)
+        langs = (manifest.get("languages") or {}).get("validated")
+        self.validated_languages: frozenset[str] | None = (
+            frozenset(str(c) for c in langs) if isinstance(langs, (list, tuple)) and langs else None)
+        if self.validated_languages is None and self.unvalidated_language != "score":
+            raise ModelLoadError(f"{folder}: unvalidated_language={self.unvalidated_language!r} needs the "
+                                 f"manifest's languages.validated list, and this model has none "
+                                 f"(use 'score')")
+        self.language_id = shared_language_id().warm()  # the model loads now, not on a request
         # dynamic int8: activation scales are computed per call (see runtime/scheduler.py)
         self.dynamic_quant = "dynamic" in str((manifest.get("onnx") or {}).get("quantization") or "")
         if max_batch_tokens is None:
@@ -129,11 +146,14 @@ class InputGuard:
              max_input_tokens: int | None = DEFAULT_MAX_INPUT_TOKENS,
              on_oversize: OversizePolicy = "reject", batching: bool = True,
              max_batch_tokens: int | None = None,
-             window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB) -> InputGuard:
+             window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB,
+             unvalidated_language: UnvalidatedPolicy = DEFAULT_UNVALIDATED_LANGUAGE) -> InputGuard:
         """Load an exported input model folder (checks sha256 of every file first).
 
         ``window_cache_mb``: bound of the window-score cache (``runtime/window_cache.py``;
-        default 32 MB; ``0`` or ``None``: no cache)."""
+        default 32 MB; ``0`` or ``None``: no cache). ``unvalidated_language``: ``"score"``
+        (default), ``"flag"`` or ``"allow"`` for text in a language the manifest does not list
+        as validated (``runtime/language.py``); ``"flag"``/``"allow"`` need that list."""
         folder = Path(folder)
         manifest = load_manifest(folder, kind="input", verify=verify)
         tinfo = manifest["tokenizer"]
@@ -145,7 +165,7 @@ class InputGuard:
                    category_thresholds=category_thresholds, batch_size=batch_size,
                    decode_obfuscations=decode_obfuscations, max_input_tokens=max_input_tokens,
                    on_oversize=on_oversize, batching=batching, max_batch_tokens=max_batch_tokens,
-                   window_cache_mb=window_cache_mb)
+                   window_cache_mb=window_cache_mb, unvalidated_language=unvalidated_language)
 
     @property
     def providers(self) -> list[str]:
@@ -159,6 +179,12 @@ class InputGuard:
     # -- scoring -------------------------------------------------------------------------
     def _prepare(self, content: Any, limit: int | None = None,
                  policy: OversizePolicy = "scan") -> tuple[list[list[int]], int, list[str]]:
+        """``(windows, prompt tokens, notes)`` of one prompt."""
+        return self._prepare_full(content, limit, policy)[:3]  # type: ignore[return-value]
+
+    def _prepare_full(self, content: Any, limit: int | None = None, policy: OversizePolicy = "scan",
+                      ) -> tuple[list[list[int]], int, list[str], LanguageReport | None]:
+        """:meth:`_prepare` plus the language of the text (``runtime/language.py``)."""
         text, notes, starts = render_segments(content)
         if limit is not None and policy == "reject" and len(text) > limit * CHARS_PER_TOKEN_CAP:
             raise InputTooLargeError(len(text), limit * CHARS_PER_TOKEN_CAP, "characters")
@@ -232,7 +258,9 @@ class InputGuard:
                 note = f"also scored a {name}-decoded variant"
                 if note not in notes:
                     notes.append(note)
-        return wins, len(ids), notes
+        lang = (self.language_id.identify(text, self.validated_languages)
+                if self.language_id is not None else None)
+        return wins, len(ids), notes, lang
 
     def _piece(self, text: str) -> tuple[list[int], list[tuple[str, list[int]]]]:
         """Tokens of one piece of a prompt and of its decoded variants (kept in the window
@@ -301,7 +329,8 @@ class InputGuard:
         out[order] = logits
         return out
 
-    def _verdict(self, logits: np.ndarray, n_tokens: int, notes: list[str], latency_ms: float) -> Verdict:
+    def _verdict(self, logits: np.ndarray, n_tokens: int, notes: list[str], latency_ms: float,
+                 lang: LanguageReport | None = None) -> Verdict:
         probs = sigmoid(logits[:, 0].astype(np.float64))
         cats: list[str | None] = [None] * len(probs)
         if self.categories:
@@ -312,9 +341,13 @@ class InputGuard:
         hit = probs >= thr
         flagged = bool(hit.any())
         w = int(np.argmax(np.where(hit, probs, -1.0))) if flagged else int(np.argmax(probs))
-        return Verdict(flagged=flagged, score=float(probs.max()),
-                       category=cats[w] if flagged else None, threshold=float(thr[w]),
-                       latency_ms=latency_ms, kind="input", tokens=n_tokens, notes=tuple(notes))
+        flagged, category, action, lang_notes = decide(
+            flagged, cats[w] if flagged else None, lang, self.unvalidated_language, self.validated_languages)
+        return Verdict(flagged=flagged, score=float(probs.max()), category=category,
+                       threshold=float(thr[w]), latency_ms=latency_ms, kind="input", tokens=n_tokens,
+                       notes=(*notes, *lang_notes), language=lang.language if lang is not None else None,
+                       language_validated=lang.validated if lang is not None else None,
+                       language_action=action)
 
     def _limits(self, max_input_tokens: int | None | Literal["default"],
                 on_oversize: OversizePolicy | None) -> tuple[int | None, OversizePolicy]:
@@ -332,10 +365,10 @@ class InputGuard:
                                on_oversize=on_oversize)[0]
 
     def _prepare_many(self, contents: Sequence[Any], limit: int | None,
-                      policy: OversizePolicy) -> list[tuple[list[list[int]], int, list[str]]]:
+                      policy: OversizePolicy) -> list[Prepared]:
         if isinstance(contents, (str, bytes, Mapping)) or not isinstance(contents, Sequence):
             raise InputError("check_inputs expects a list of prompts (strings or message lists)")
-        return [self._prepare(c, limit, policy) for c in contents]
+        return [self._prepare_full(c, limit, policy) for c in contents]
 
     @staticmethod
     def _dedupe(wins: list[list[int]]) -> tuple[list[list[int]], list[int]]:
@@ -367,11 +400,11 @@ class InputGuard:
                 self.window_cache.put_many(keys, scored)
         return rows
 
-    def _submit_all(self, prepared: list[tuple[list[list[int]], int, list[str]]]) -> list[Any]:
+    def _submit_all(self, prepared: list[Prepared]) -> list[Any]:
         """One scheduler job per prompt, so a prompt's verdict never depends on its neighbours.
         Windows the cache holds are not submitted."""
         jobs = []
-        for wins, _, _ in prepared:
+        for wins, _, _, _ in prepared:
             uniq, where = self._dedupe(wins)
             rows, miss, keys = self._lookup(uniq)
             fut, order = self._submit([uniq[i] for i in miss])
@@ -382,23 +415,23 @@ class InputGuard:
         _, order, where, rows, miss, keys = job
         return self._merge(rows, miss, keys, self._unsort(result, order))[where]
 
-    def _run_shared(self, prepared: list[tuple[list[list[int]], int, list[str]]]) -> list[np.ndarray]:
+    def _run_shared(self, prepared: list[Prepared]) -> list[np.ndarray]:
         """Without the scheduler: all prompts' unique windows in shared batches (the old path)."""
-        uniq, where = self._dedupe([w for wins, _, _ in prepared for w in wins])
+        uniq, where = self._dedupe([w for wins, _, _, _ in prepared for w in wins])
         rows, miss, keys = self._lookup(uniq)
         if miss:
             rows = self._merge(rows, miss, keys, self._run_direct([uniq[i] for i in miss]))
         flat = rows[where]
         out, k = [], 0
-        for wins, _, _ in prepared:
+        for wins, _, _, _ in prepared:
             out.append(flat[k:k + len(wins)])
             k += len(wins)
         return out
 
-    def _verdicts(self, prepared: list[tuple[list[list[int]], int, list[str]]],
+    def _verdicts(self, prepared: list[Prepared],
                   logits: list[np.ndarray], t0: float) -> list[Verdict]:
         ms = (time.perf_counter() - t0) * 1000.0
-        return [self._verdict(lg, n, notes, ms) for (_, n, notes), lg in zip(prepared, logits)]
+        return [self._verdict(lg, n, notes, ms, lang) for (_, n, notes, lang), lg in zip(prepared, logits)]
 
     def check_many(self, contents: Sequence[Any], *,
                    max_input_tokens: int | None | Literal["default"] = "default",

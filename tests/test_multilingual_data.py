@@ -262,8 +262,23 @@ def test_cli_imports_multilingual_caps_sources_and_reports_the_mix(tmp_path):
 
 
 @pytest.mark.parametrize("argv", [["--max-source-share", "1.5"], ["--max-source-share", "-0.1"],
-                                  ["--multilingual-twins", "-1"]])
+                                  ["--multilingual-twins", "-1"],
+                                  ["--max-source-share", "0", "--source-cap-by-label"]])
 def test_cli_rejects_bad_cap_and_twin_values(argv, capsys):
     with pytest.raises(SystemExit) as ei:
         cli.main(["--offline", "--out", "x", *argv])
     assert ei.value.code == 2 and "usage: guard-synth" in capsys.readouterr().err
+
+
+def test_cap_sources_by_label_caps_each_label_separately():
+    # public/h holds 60 % of the harmful items but 20 % of all items: only by_label caps it
+    recs = [_inp(f"h{i}", 1, source="public/h") for i in range(60)]
+    recs += [_inp(f"o{s} {i}", 1, source=f"public/o{s}") for s in range(4) for i in range(10)]
+    recs += [_inp(f"b{s} {i}", 0, source=f"public/b{s}") for s in range(8) for i in range(25)]
+    kept, rep = R.cap_sources(recs, 0.25, seed=0)
+    assert kept == recs and rep["level"] is None
+    kept, rep = R.cap_sources(recs, 0.25, seed=0, by_label=True)
+    assert rep["level"] == {"0": None, "1": 13} and rep["dropped"] == {"public/h": 47}
+    harmful = Counter(r["source"] for r in kept if r["label"] == 1)
+    assert max(harmful.values()) <= 0.25 * sum(harmful.values())
+    assert sum(r["label"] == 0 for r in kept) == 200

@@ -226,7 +226,7 @@ def test_console_script_help():
     assert res.returncode == 0
     for opt in ("--offline", "--model", "--out", "--shared-data", "--no-public", "--public-sets",
                 "--augment-rate", "--seed", "--scale", "--requests-per-category", "--concurrency",
-                "--cache-dir", "--quiet", "--max-source-share", "--multilingual-twins"):
+                "--cache-dir", "--quiet", "--max-source-share", "--multilingual-twins", "--source-cap-by-label"):
         assert opt in res.stdout
 
 

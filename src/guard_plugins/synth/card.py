@@ -306,10 +306,14 @@ def _source_balance_md(mix: Mapping[str, Any]) -> list[str]:
     pool = mix.get("source_cap_pool") or {}
     if not train:
         return []
-    share = next(iter(train.values()))["max_share"]
+    first = next(iter(train.values()))
+    share, by_label = first["max_share"], first.get("by_label")
+    scope = ("of a model's benign real items, nor of its harmful ones," if by_label else
+             "of a model's real items")
+    flag = " --source-cap-by-label" if by_label else ""
     lines = ["## Source balance (real training items)", "",
-             f"No public source holds more than {100 * share:g} % of a model's real items in the "
-             f"`train` split (`--max-source-share {share:g}`). Items over the cap are dropped, "
+             f"No public source holds more than {100 * share:g} % {scope} in the "
+             f"`train` split (`--max-source-share {share:g}{flag}`). Items over the cap are dropped, "
              "stratified by label and language in a fixed order per seed: first over the whole "
              "real pool (so splices and twins are only made of kept items), then over the train "
              "split. Shares below are of the real train items of each model; augmented and "

@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "items; items over it are dropped (stratified by label and language, "
                         "fixed by --seed) before splices and twins are made, and again on the "
                         "train split; 0 = no cap (default: %(default)s)")
+    p.add_argument("--source-cap-by-label", action="store_true",
+                   help="apply --max-source-share within each label (no source above the share "
+                        "of the benign items, nor of the harmful items): stricter")
     p.add_argument("--multilingual-twins", type=int, default=4000, metavar="N",
                    help="wrapper twins of real benign non-English requests (label 0), spread "
                         "evenly over languages, plus N/4 of real non-English harmful requests "
@@ -131,6 +134,8 @@ def _check_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
         parser.error("--public-sets and --no-public exclude each other")
     if not 0 <= args.max_source_share <= 1:
         parser.error("--max-source-share must be between 0 (no cap) and 1")
+    if args.source_cap_by_label and not args.max_source_share:
+        parser.error("--source-cap-by-label needs a --max-source-share above 0")
     if args.multilingual_twins < 0:
         parser.error("--multilingual-twins must be >= 0")
 
@@ -224,7 +229,7 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
             {"syn_in": syn_in, "pub_in": pub_in, "aug_in": aug_in, "syn_out": syn_out,
              "pub_out": pub_out, "aug_out": aug_out}, shared, seed=args.seed,
             splice=not args.no_splice, info=mix, max_source_share=args.max_source_share or None,
-            multilingual_twins_n=args.multilingual_twins)
+            source_cap_by_label=args.source_cap_by_label, multilingual_twins_n=args.multilingual_twins)
     timings["mix"] = time.perf_counter() - t
 
     # 4. dedupe + 5. split
@@ -239,8 +244,11 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
         def real_train(r: dict) -> bool:
             return r["split"] == "train" and realmix.is_real(r)
 
-        inputs, cap_in = realmix.cap_sources(inputs, args.max_source_share, args.seed, counted=real_train)
-        outputs, cap_out = realmix.cap_sources(outputs, args.max_source_share, args.seed, counted=real_train)
+        by_label = args.source_cap_by_label
+        inputs, cap_in = realmix.cap_sources(inputs, args.max_source_share, args.seed, counted=real_train,
+                                             by_label=by_label)
+        outputs, cap_out = realmix.cap_sources(outputs, args.max_source_share, args.seed,
+                                               counted=real_train, by_label=by_label)
         mix["source_cap_train"] = {"inputs": cap_in, "outputs": cap_out}
         for which, rep in mix["source_cap_train"].items():
             if not rep["feasible"]:
@@ -261,6 +269,7 @@ def synthesize(args: argparse.Namespace) -> dict[str, Any]:
         **generator, "seed": args.seed, "augment_rate": args.augment_rate,
         "output_augment_rate": args.output_augment_rate,
         "max_source_share": args.max_source_share or None,
+        "source_cap_by_label": args.source_cap_by_label,
         "multilingual_twins": args.multilingual_twins,
         "public": None if args.no_public else {"data_dir": str(shared), "sets": args.public_sets or "all"},
         "jailbreak_templates": len(templates) if templates else 0,

@@ -159,8 +159,8 @@ def drop_dev_overlap(records: Sequence[dict], kind: str, dev_keys: set[str],
 
 def guard_and_augment(parts: dict[str, list[dict]], shared: Path, *, seed: int = 0,
                       splice: bool = True, info: dict[str, Any] | None = None,
-                      max_source_share: float | None = None, multilingual_twins_n: int = 0
-                      ) -> tuple[list[dict], list[dict]]:
+                      max_source_share: float | None = None, source_cap_by_label: bool = False,
+                      multilingual_twins_n: int = 0) -> tuple[list[dict], list[dict]]:
     """The dev guard on every part (in place), the source cap on the public parts (in place),
     then the augmentations built from real data.
 
@@ -169,7 +169,8 @@ def guard_and_augment(parts: dict[str, list[dict]], shared: Path, *, seed: int =
     dropped response would carry the dev text into training after a preamble. The dev texts
     are those of ``realworld/*/dev.jsonl`` and, for inputs, of the multilingual dev split.
     ``max_source_share`` (0 or None: no cap) caps every source of ``pub_in`` / ``pub_out`` at
-    that share of the real records (:func:`cap_sources`) before splices and twins are made.
+    that share of the real records (:func:`cap_sources`; within each label with
+    ``source_cap_by_label``) before splices and twins are made.
     ``multilingual_twins_n`` benign non-English twins (and a quarter as many harmful ones) are
     added when ``splice`` is on (:func:`multilingual_twins`). Returns the new
     ``(aug_in, aug_out)``; counts go into ``info``.
@@ -188,7 +189,8 @@ def guard_and_augment(parts: dict[str, list[dict]], shared: Path, *, seed: int =
     caps: dict[str, Any] = {}
     if max_source_share:
         for name, which in (("pub_in", "inputs"), ("pub_out", "outputs")):
-            parts[name][:], caps[which] = cap_sources(parts[name], max_source_share, seed)
+            parts[name][:], caps[which] = cap_sources(parts[name], max_source_share, seed,
+                                                      by_label=source_cap_by_label)
     aug_in, aug_out = list(parts["aug_in"]), list(parts["aug_out"])
     twins: list[dict] = []
     if splice:
@@ -438,7 +440,7 @@ def source_shares(records: Iterable[Mapping[str, Any]],
 
 
 def cap_sources(records: Sequence[dict], max_share: float, seed: int = 0, *,
-                counted: Callable[[Mapping[str, Any]], bool] = is_real
+                counted: Callable[[Mapping[str, Any]], bool] = is_real, by_label: bool = False
                 ) -> tuple[list[dict], dict[str, Any]]:
     """Drop counted records of any source above ``max_share`` of all counted records.
 
@@ -449,30 +451,56 @@ def cap_sources(records: Sequence[dict], max_share: float, seed: int = 0, *,
     records whose ``sha1(seed, source, text)`` is smallest: the choice depends on the seed and
     the record, not on input order or on other sources. Records that are not counted are all
     kept; order is kept. When fewer than ``1 / max_share`` sources exist the cap cannot be
-    met: nothing is dropped and the report says ``"feasible": False``.
+    met: nothing is dropped and the report says ``"feasible": False``. With ``by_label`` the
+    cap holds within each label instead (no source above ``max_share`` of the label-0 items,
+    nor of the label-1 items), which is stricter.
 
-    Returns ``(kept, report)``, report = ``{"max_share", "level", "feasible", "dropped",
-    "before": source_shares, "after": source_shares}``.
+    Returns ``(kept, report)``, report = ``{"max_share", "by_label", "level", "feasible",
+    "dropped", "before": source_shares, "after": source_shares}``; ``level`` is a number, or
+    ``{"0": n, "1": n}`` with ``by_label`` (None where nothing is capped).
     """
     if not 0 < max_share <= 1:
         raise ValueError(f"max_share must be in (0, 1], got {max_share}")
     before = source_shares(records, counted)
-    report: dict[str, Any] = {"max_share": max_share, "level": None, "feasible": True,
-                              "dropped": {}, "before": before}
-    try:
-        level = _cap_level([d["items"] for d in before["per_source"].values()], max_share)
-    except ValueError:
-        report["feasible"] = False
-        level = None
-    if level is None:
+    report: dict[str, Any] = {"max_share": max_share, "by_label": by_label, "level": None,
+                              "feasible": True, "dropped": {}, "before": before}
+    groups: list[tuple[str | None, Callable[[Mapping[str, Any]], bool]]]
+    if by_label:
+        groups = [(str(lab), lambda r, lab=lab: r["label"] == lab and counted(r)) for lab in (0, 1)]
+        report["level"] = {}
+    else:
+        groups = [(None, counted)]
+    drop: set[int] = set()
+    for name, pred in groups:
+        by_source: dict[str, list[int]] = {}
+        for i, r in enumerate(records):
+            if pred(r):
+                by_source.setdefault(str(r.get("source")), []).append(i)
+        try:
+            level = _cap_level([len(v) for v in by_source.values()], max_share)
+        except ValueError:
+            report["feasible"] = False
+            level = None
+        if name is None:
+            report["level"] = level
+        else:
+            report["level"][name] = level
+        if level is not None:
+            for src, n in _drop_over_level(records, by_source, level, seed, drop).items():
+                report["dropped"][src] = report["dropped"].get(src, 0) + n
+    if not drop:
         report["after"] = before
         return list(records), report
-    report["level"] = level
-    drop: set[int] = set()
-    by_source: dict[str, list[int]] = {}
-    for i, r in enumerate(records):
-        if counted(r):
-            by_source.setdefault(str(r.get("source")), []).append(i)
+    kept = [r for i, r in enumerate(records) if i not in drop]
+    report["after"] = source_shares(kept, counted)
+    return kept, report
+
+
+def _drop_over_level(records: Sequence[Mapping[str, Any]], by_source: Mapping[str, list[int]], level: int,
+                     seed: int, drop: set[int]) -> dict[str, int]:
+    """Add to ``drop`` the indexes a source over ``level`` loses (see :func:`cap_sources`);
+    returns the count per source."""
+    dropped: dict[str, int] = {}
     for src, idx in sorted(by_source.items()):
         if len(idx) <= level:
             continue
@@ -489,10 +517,8 @@ def cap_sources(records: Sequence[dict], max_share: float, seed: int = 0, *,
             order = sorted(v, key=lambda i: hashlib.sha1(
                 f"{seed}\x00{src}\x00{_record_key(records[i])}".encode("utf-8")).hexdigest())
             drop.update(order[take[k]:])
-        report["dropped"][src] = len(idx) - level
-    kept = [r for i, r in enumerate(records) if i not in drop]
-    report["after"] = source_shares(kept, counted)
-    return kept, report
+        dropped[src] = len(idx) - level
+    return dropped
 
 
 # --------------------------------------------------------------------------- non-English twins

@@ -111,6 +111,9 @@ def _ml_records() -> list[dict]:
     recs += [_inp(f"english question {i}", 0, source="public/nq_open") for i in range(20)]
     recs += [_inp(f"adversarial {i}", 1, source="public/realworld_sap", language="es",
                   kind="adversarial") for i in range(5)]
+    # MultiJail marks its low-resource languages adversarial: plain questions all the same
+    recs += [_inp(f"PLACEHOLDER-HARMFUL sw {i}", 1, source="public/realworld_multijail", language="sw",
+                  kind="adversarial") for i in range(5)]
     return recs
 
 
@@ -120,7 +123,7 @@ def test_multilingual_twins_cover_languages_labels_and_both_wrapper_kinds():
     out = R.multilingual_twins(recs, seed=3, n_benign=300, n_harmful=60)
     assert Counter(r["label"] for r in out) == {0: 300, 1: 60}
     assert Counter(r["language"] for r in out if r["label"] == 0) == {"es": 100, "de": 100, "zh": 100}
-    assert Counter(r["language"] for r in out if r["label"] == 1) == {"es": 30, "zh": 30}
+    assert Counter(r["language"] for r in out if r["label"] == 1) == {"es": 20, "zh": 20, "sw": 20}
     kinds = {lab: {r["augmentations"][0].split(":")[0] for r in out if r["label"] == lab} for lab in (0, 1)}
     assert kinds[0] == kinds[1] == {"wrapper", "neutral_wrapper"}
     for r in out:
@@ -143,7 +146,8 @@ def test_multilingual_twins_cover_languages_labels_and_both_wrapper_kinds():
 
 
 def NEUTRAL_SPLIT(template: str, text: str) -> list[str]:
-    """The slot values of a filled :data:`realmix.NEUTRAL_WRAPPERS` template (markup removed)."""
+    """The request, then the other slot values, of a filled :data:`realmix.NEUTRAL_WRAPPERS`
+    template (markup removed)."""
     import re
 
     pattern = re.escape(template)
@@ -151,14 +155,26 @@ def NEUTRAL_SPLIT(template: str, text: str) -> list[str]:
         pattern = pattern.replace(re.escape("{" + slot + "}"), "(.+?)", 1)
     m = re.fullmatch(pattern, text, flags=re.S)
     assert m, (template, text)
-    return list(m.groups())
+    names = [n for _, n, _, _ in __import__("string").Formatter().parse(template) if n]
+    values = dict(zip(names, m.groups()))
+    return [values["request"]] + [values[n] for n in names if n != "request"]
 
 
-def test_multilingual_twin_licences_list_every_embedded_text():
-    out = R.multilingual_twins(_ml_records(), seed=0, n_benign=200, n_harmful=0, neutral_share=1.0)
-    lic = Counter(r["license"] for r in out)
-    assert "CC-BY-2.0-FR + CC-BY-SA-4.0" in lic  # a chat log with a sib200 sentence in it
-    assert all(set(x.split(" + ")) <= {"CC-BY-2.0-FR", "CC-BY-SA-4.0"} for x in lic)
+def test_multilingual_twin_fillers_share_the_request_source_and_licence():
+    recs = _ml_records()
+    src = {r["text"]: r["source"] for r in recs}
+    out = R.multilingual_twins(recs, seed=0, n_benign=200, n_harmful=40, neutral_share=1.0)
+    for r in out:
+        kind, name = r["augmentations"][0].split(":")
+        if kind == "wrapper":  # no benign rows in Swahili here: no language-neutral wrapper
+            assert r["language"] == "sw"
+            continue
+        request, *fillers = NEUTRAL_SPLIT(R.NEUTRAL_WRAPPERS[name], r["text"])
+        if r["label"] == 0:  # fillers from the request's own source: its licence only
+            assert {src[f] for f in fillers} <= {src[request]} and r["license"] in {"CC-BY-2.0-FR", "CC-BY-SA-4.0"}
+        else:  # a harmful request's source has no benign rows: the language's largest source
+            assert {src[f] for f in fillers} <= {"public/multilingual/tatoeba_laser"}
+            assert r["license"] == "MIT + CC-BY-2.0-FR"
 
 
 # --------------------------------------------------------------------------- dev guard + CLI

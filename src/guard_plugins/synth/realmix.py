@@ -52,6 +52,7 @@ from typing import Any
 
 from ..errors import DataError
 from . import contexts
+from .card import _is_restrictive
 from .schema import is_english
 from .split import normalise, output_key, text_group
 
@@ -535,6 +536,12 @@ NEUTRAL_WRAPPERS: dict[str, str] = {
     "two_requests": "{q1}\n\n{request}",
 }
 _REQUEST_KINDS = ("question", "instruction", "utterance")
+#: sources whose ``adversarial`` rows are plain requests: MultiJail marks its low-resource
+#: languages (bn, sw, jv) adversarial because the language itself acts as a jailbreak
+#: (realworld/prompts/SOURCES.md); the questions carry no wrapper
+_PLAIN_ADVERSARIAL = frozenset({"public/realworld_multijail"})
+#: benign rows a (language, source) pool needs before it fills a language-neutral wrapper
+_MIN_FILLERS = 5
 
 
 def multilingual_twins(records: Sequence[Mapping[str, Any]], *, seed: int = 0, n_benign: int = 4000,
@@ -544,30 +551,47 @@ def multilingual_twins(records: Sequence[Mapping[str, Any]], *, seed: int = 0, n
     Requests: real, non-English, unaugmented records of 4-400 characters; benign ones (label
     0) of kind question / instruction / utterance (the multilingual benign set), harmful ones
     (label 1) of kind ``harmful`` (plain, not adversarial: ``multijail``,
-    ``xsafety_multilingual``). ``n_benign`` and ``n_harmful`` twins are spread evenly over the
+    ``xsafety_multilingual``; and MultiJail's bn / sw / jv rows, which it marks adversarial
+    only for their language). ``n_benign`` and ``n_harmful`` twins are spread evenly over the
     languages of each pool (round robin; a request is reused only when its language runs
     out). Each twin is, with probability ``neutral_share``, a :data:`NEUTRAL_WRAPPERS`
-    template filled with other benign rows of the same language (both labels use the same
-    benign filler), else a :mod:`.contexts` wrapper family (English wrapper text: the library
-    has no translations). A twin keeps its request's ``language`` and split ``group``; its
-    licence lists the licences of every real text it holds.
+    template filled with other benign rows of the same language and the same source (one
+    licence per twin; a request whose source has fewer than :data:`_MIN_FILLERS` benign rows,
+    such as every harmful one, takes them from its language's largest benign source with a
+    licence the dataset card does not flag), else a
+    :mod:`.contexts` wrapper family (English wrapper text: the library has no translations).
+    A twin keeps its request's ``language`` and split ``group``; its licence is the request's,
+    ``+`` the fillers' where they differ.
     """
     if not 0 <= neutral_share <= 1:
         raise ValueError(f"neutral_share must be in [0, 1], got {neutral_share}")
 
     by_lang: dict[int, dict[str, list[Mapping[str, Any]]]] = {0: {}, 1: {}}
-    fill_q: dict[str, list[Mapping[str, Any]]] = {}
-    fill_s: dict[str, list[Mapping[str, Any]]] = {}
+    # filler pools per (language, source): a wrapper's sentences come from its request's own
+    # source (one licence per twin), or, for a request whose source has too few benign rows
+    # (every harmful request), from the language's largest benign source
+    fill_q: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    fill_s: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for r in records:
         if not is_real(r) or _english(r):
             continue
         lang, size, kind = str(r["language"]), len(r["text"].strip()), r.get("kind")
         if r["label"] == 0 and 4 <= size <= 300:
-            (fill_s if kind == "sentence" else fill_q).setdefault(lang, []).append(r)
+            key = (lang, str(r.get("source")))
+            (fill_s if kind == "sentence" else fill_q).setdefault(key, []).append(r)
         if r.get("lookalike") or not 4 <= size <= 400:
             continue
-        if (r["label"] == 0 and kind in _REQUEST_KINDS) or (r["label"] == 1 and kind == "harmful"):
+        plain_harmful = kind == "harmful" or (kind == "adversarial" and r.get("source") in _PLAIN_ADVERSARIAL)
+        if (r["label"] == 0 and kind in _REQUEST_KINDS) or (r["label"] == 1 and plain_harmful):
             by_lang[r["label"]].setdefault(lang, []).append(r)
+    def rank(key: tuple[str, str]) -> tuple[bool, int]:  # permissive licences first, then size
+        rows = fill_q.get(key, []) + fill_s.get(key, [])
+        return (not any(_is_restrictive(str(r.get("license"))) for r in rows[:1]), len(rows))
+
+    largest: dict[str, tuple[str, str]] = {}
+    for key in sorted(set(fill_q) | set(fill_s)):
+        if key[0] not in largest or rank(key) > rank(largest[key[0]]):
+            largest[key[0]] = key
     families = sorted(contexts.WRAPPER_FAMILIES)
     neutral = sorted(NEUTRAL_WRAPPERS)
     out: list[dict] = []
@@ -587,30 +611,34 @@ def multilingual_twins(records: Sequence[Mapping[str, Any]], *, seed: int = 0, n
                 pos[lang] = 0
             req = pool[order[lang][pos[lang]]]
             pos[lang] += 1
-            qs = fill_q.get(lang) or []
-            ss = fill_s.get(lang) or qs
-            embedded = [req]
-            if qs and rng.random() < neutral_share:
+            key = (lang, str(req.get("source")))
+            if len(fill_q.get(key, ())) + len(fill_s.get(key, ())) < _MIN_FILLERS:
+                key = largest.get(lang, key)
+            qs = fill_q.get(key) or fill_s.get(key) or []
+            ss = fill_s.get(key) or qs
+            filler_licence = None
+            if len(qs) + len(ss) >= _MIN_FILLERS and rng.random() < neutral_share:
                 name = rng.choice(neutral)
                 slots = {"q1": rng.choice(qs), "q2": rng.choice(qs), "s1": rng.choice(ss),
                          "s2": rng.choice(ss)}
-                used = {k for k in slots if "{" + k + "}" in NEUTRAL_WRAPPERS[name]}
-                embedded += [slots[k] for k in sorted(used)]
                 text = NEUTRAL_WRAPPERS[name].format(request=req["text"].strip(),
                                                      **{k: v["text"].strip() for k, v in slots.items()})
                 aug = f"neutral_wrapper:{name}"
+                filler_licence = str(slots["q1"].get("license") or "Apache-2.0")
             else:
                 fam = rng.choice(families)
                 idx = rng.randrange(len(contexts.WRAPPER_FAMILIES[fam]))
                 text = contexts.wrap(req["text"], fam, idx, rng)
                 aug = f"wrapper:{fam}"
-            licences = sorted({str(e.get("license") or "Apache-2.0") for e in embedded})
+            licence = str(req.get("license") or "Apache-2.0")
+            if filler_licence and filler_licence != licence:
+                licence = f"{licence} + {filler_licence}"
             out.append({"text": text, "label": label,
                         "category": req.get("category") if label else None,
                         "source": "synthetic/offline",
                         "kind": "benign_twin" if label == 0 else "wrapped_harmful",
                         "augmentations": [aug, "multilingual_twin"], "lookalike": False,
-                        "license": " + ".join(licences), "language": lang,
+                        "license": licence, "language": lang,
                         "group": req.get("group") or text_group(req["text"])})
     return out
 

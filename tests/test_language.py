@@ -200,6 +200,17 @@ def test_integration_thresholds_do_not_undo_the_language_decision(guards: dict[s
     assert lax.check_input(ENGLISH).blocked
 
 
+def test_proxy_error_body_names_the_language_rule(guards: dict[str, Guard], foreign: str) -> None:
+    from guard_plugins.litellm.formats import error_body
+
+    d = GuardPolicy(guard=guards["flag"]).check_input(foreign)
+    body = error_body("input", d)["error"]
+    assert "not one this guard's model was validated on" in body["message"]
+    assert body["guard"]["language"] == d.verdict.language != "en"
+    d = GuardPolicy(guard=guards["flag"]).check_input(HARMFUL_PROMPT)
+    assert "flagged as" in error_body("input", d)["error"]["message"]
+
+
 def test_bad_values_and_models_without_a_validated_list(tmp_path: Path) -> None:
     d = models_dir()
     for bad in ("block", "", None, 1, "Score"):

@@ -37,7 +37,10 @@ def error_body(stage: str, decision: Decision) -> dict[str, Any]:
     """OpenAI-style ``{"error": {...}}`` body naming the category and score."""
     d = decision.to_dict()
     code = CONTENT_FILTER
-    if decision.reason == "flagged":
+    if decision.reason == "flagged" and getattr(decision.verdict, "language_action", None) == "flag":
+        message = (f"guard-plugins blocked the prompt: its language ({d['language']}) is not one this "
+                   f"guard's model was validated on (unvalidated_language='flag')")
+    elif decision.reason == "flagged":
         what = "prompt" if stage == "input" else "response"
         cat = d["category"] or "restricted content"
         message = (f"guard-plugins blocked the {what}: flagged as {cat} "
@@ -52,7 +55,7 @@ def error_body(stage: str, decision: Decision) -> dict[str, Any]:
         "type": "invalid_request_error",
         "param": None,
         "code": code,
-        "guard": {"stage": stage, **{k: d[k] for k in ("reason", "category", "score", "threshold")}},
+        "guard": {"stage": stage, **{k: d[k] for k in ("reason", "category", "score", "threshold", "language")}},
     }}
 
 

@@ -50,8 +50,10 @@ def guards() -> tuple[Guard, Guard]:
 
 
 def _same(a, b) -> None:  # noqa: ANN001
-    assert (a.flagged, a.score, a.category, a.threshold, a.tokens, a.notes) == \
-           (b.flagged, b.score, b.category, b.threshold, b.tokens, b.notes)
+    assert (a.flagged, a.score, a.category, a.threshold, a.tokens, a.notes, a.language,
+            a.language_validated, a.language_action) == \
+           (b.flagged, b.score, b.category, b.threshold, b.tokens, b.notes, b.language,
+            b.language_validated, b.language_action)
 
 
 # ------------------------------------------------------------------ layout
@@ -144,7 +146,9 @@ def test_piece_tokens_concatenate_to_the_whole_text(guards) -> None:  # noqa: AN
 def test_cached_verdicts_are_bit_identical(guards) -> None:  # noqa: ANN001
     cached, plain = guards
     rng = random.Random(11)
-    prompts: list = [SYSTEM, "How do I reset my password?", "aGVsbG8gd29ybGQgaG93IGFyZSB5b3U= decode this"]
+    prompts: list = [SYSTEM, "How do I reset my password?", "aGVsbG8gd29ybGQgaG93IGFyZSB5b3U= decode this",
+                     [{"role": "system", "content": SYSTEM},
+                      {"role": "user", "content": "¿Cómo restablezco la contraseña de mi cuenta de almacenamiento?"}]]
     msgs = _chat(10, seed=2)
     prompts += [msgs[:k] for k in range(2, len(msgs) + 1, 3)]
     prompts += [[{"role": "system", "content": SYSTEM}, {"role": "user", "content": _turn(rng, 12)}]

@@ -14,7 +14,7 @@ from ..errors import InputError, InputTooLargeError, ModelLoadError, budget_over
 from ._common import check_threshold, sigmoid, windowing
 from .decode import decoded_variants
 from .language import (DEFAULT_UNVALIDATED_LANGUAGE, LanguageReport, UnvalidatedPolicy, check_policy,
-                       decide, shared_language_id)
+                       decide, report, shared_language_id)
 from .manifest import load_manifest
 from .scheduler import WindowScheduler
 from .session import ProviderSpec, make_session
@@ -206,7 +206,7 @@ class InputGuard:
                     raise InputTooLargeError(n_prefix, limit, at_least=True)
         parts = [self._piece(p) for p, _ in fixed]
         ids, tok_starts = [], []
-        for part_ids, _ in parts:
+        for part_ids, _, _ in parts:
             tok_starts.append(len(ids))
             ids.extend(part_ids)
         if limit is not None and len(ids) > limit:
@@ -232,7 +232,7 @@ class InputGuard:
             elif len(ids) <= self.window:
                 decoded = [(name, self._tok.encode(v)) for name, v in decoded_variants(text)]
             else:
-                decoded = [v for _, pvs in parts for v in pvs]
+                decoded = [v for _, pvs, _ in parts for v in pvs]
             cap = max(len(ids), VARIANT_MIN_TOKENS)
             total = cap
             seen = {tuple(w) for w in wins}
@@ -258,13 +258,17 @@ class InputGuard:
                 note = f"also scored a {name}-decoded variant"
                 if note not in notes:
                     notes.append(note)
-        lang = (self.language_id.identify(text, self.validated_languages)
+        # identified turn by turn (each turn's chunks are kept with its tokens in the window
+        # cache, so a conversation's history is not identified again)
+        lang = (report([c for part in parts for c in part[2]], self.validated_languages)
                 if self.language_id is not None else None)
         return wins, len(ids), notes, lang
 
-    def _piece(self, text: str) -> tuple[list[int], list[tuple[str, list[int]]]]:
-        """Tokens of one piece of a prompt and of its decoded variants (kept in the window
-        cache by text, as int32 arrays: an unchanged turn is not tokenized nor decoded again)."""
+    def _piece(self, text: str) -> tuple[list[int], list[tuple[str, list[int]]],
+                                         tuple[tuple[str, bool | None, int], ...]]:
+        """Tokens of one piece of a prompt (a conversation turn), of its decoded variants, and
+        its identified language chunks; kept in the window cache by text (tokens as int32
+        arrays), so an unchanged turn is not tokenized, decoded nor identified again."""
         cache = self.window_cache
         key = cache.text_key(text) if cache is not None else b""
         hit = cache.get_text(key) if cache is not None else None
@@ -272,12 +276,15 @@ class InputGuard:
             ids = np.asarray(self._tok.encode(text), dtype=np.int32)
             variants = tuple((name, np.asarray(self._tok.encode(v), dtype=np.int32))
                              for name, v in decoded_variants(text)) if self.decode_obfuscations else ()
-            hit = (ids, variants)
+            langs = (self.language_id.identify_chunks(text, self.validated_languages)
+                     if self.language_id is not None else ())
+            hit = (ids, variants, langs)
             if cache is not None:
                 arrays = [ids, *(v for _, v in variants)]
-                cache.put_text(key, hit, sum(a.nbytes + 112 for a in arrays) + 64 * len(variants))
-        ids, variants = hit  # type: ignore[misc]
-        return ids.tolist(), [(name, v.tolist()) for name, v in variants]
+                cache.put_text(key, hit, sum(a.nbytes + 112 for a in arrays) + 64 * len(variants)
+                               + 120 * len(langs))
+        ids, variants, langs = hit  # type: ignore[misc]
+        return ids.tolist(), [(name, v.tolist()) for name, v in variants], langs
 
     def _call(self, windows: list[list[int]]) -> np.ndarray:
         """One onnxruntime call: logits ``[len(windows), 1 + C]`` (rows padded to the longest)."""

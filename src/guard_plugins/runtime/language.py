@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -223,28 +224,45 @@ class LanguageID:
             return best[False], False
         return UNDETERMINED, None
 
-    def identify(self, text: str, validated_langs: frozenset[str] | None) -> LanguageReport:
-        """The :class:`LanguageReport` of ``text`` against the validated codes (``None``: the
-        model lists none)."""
-        weights: dict[str, int] = {}
-        sides: dict[str, bool | None] = {}
+    def identify_chunks(self, text: str, validated_langs: frozenset[str] | None,
+                        ) -> tuple[tuple[str, bool | None, int], ...]:
+        """``(code, in a validated language, letter bytes)`` of each identified chunk of
+        ``text`` (undetermined chunks left out). The input guard keeps them per conversation
+        turn in its window cache, so a turn is identified once (:func:`report`)."""
+        out = []
         for chunk, n in chunks(text):
             code, side = self._chunk(chunk, validated_langs)
             if code != UNDETERMINED:
-                weights[code] = weights.get(code, 0) + n
-                sides[code] = side
-        if not weights:
-            return LanguageReport(UNDETERMINED, None, False)
-        total = sum(weights.values())
-        ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
-        shares = tuple((c, n / total) for c, n in ranked)
-        if validated_langs is None:
-            return LanguageReport(ranked[0][0], None, False, shares)
-        bad = [c for c, _ in ranked if not sides[c]]
-        any_ok = len(bad) < len(ranked)
-        if bad:
-            return LanguageReport(bad[0], False, any_ok, shares)
-        return LanguageReport(ranked[0][0], True, True, shares)
+                out.append((code, side, n))
+        return tuple(out)
+
+    def identify(self, text: str, validated_langs: frozenset[str] | None) -> LanguageReport:
+        """The :class:`LanguageReport` of ``text`` against the validated codes (``None``: the
+        model lists none)."""
+        return report(self.identify_chunks(text, validated_langs), validated_langs)
+
+
+def report(identified: Sequence[tuple[str, bool | None, int]],
+           validated_langs: frozenset[str] | None) -> LanguageReport:
+    """The :class:`LanguageReport` of identified chunks (of one text, or of the turns of a
+    conversation one after the other)."""
+    weights: dict[str, int] = {}
+    sides: dict[str, bool | None] = {}
+    for code, side, n in identified:
+        weights[code] = weights.get(code, 0) + n
+        sides[code] = side
+    if not weights:
+        return LanguageReport(UNDETERMINED, None, False)
+    total = sum(weights.values())
+    ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+    shares = tuple((c, n / total) for c, n in ranked)
+    if validated_langs is None:
+        return LanguageReport(ranked[0][0], None, False, shares)
+    bad = [c for c, _ in ranked if not sides[c]]
+    any_ok = len(bad) < len(ranked)
+    if bad:
+        return LanguageReport(bad[0], False, any_ok, shares)
+    return LanguageReport(ranked[0][0], True, True, shares)
 
 
 _SHARED = LanguageID()

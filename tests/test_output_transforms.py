@@ -235,6 +235,19 @@ def test_bad_options_are_refused(models: Path) -> None:  # noqa: F811
             OutputGuard.load(models / "output", providers="cpu", **kw)
 
 
+def test_options_reach_the_output_guard_through_guard_load_and_the_proxy(models: Path) -> None:  # noqa: F811
+    from guard_plugins.litellm import ConstitutionalGuardrail
+    from guard_plugins.runtime import Guard
+
+    g = Guard.load(models, providers="cpu", decode_outputs=False, max_decoders=2)
+    assert g.output.decode_outputs is False and g.output.max_decoders == 2 and g.output.normalize_outputs
+    assert Guard.load(models, providers="cpu").output.decode_outputs is True
+    rail = ConstitutionalGuardrail(models_path=str(models), providers="cpu", decode_outputs=False)
+    assert rail.policy.guard.output.decode_outputs is False
+    with pytest.raises(InputError):
+        Guard.load(models, providers="cpu", normalize_outputs=False)  # decoders need the normaliser
+
+
 def test_bench_normalize_quick(models: Path, tmp_path: Path) -> None:  # noqa: F811
     """bench/bench_normalize.py runs, opens the decoders it should, and its exactness holds."""
     import json

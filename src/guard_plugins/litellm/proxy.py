@@ -88,6 +88,9 @@ class ConstitutionalGuardrail(CustomGuardrail):
       turns are then not scored again (same verdicts; ``runtime/window_cache.py``). Its hits
       and misses are logged at INFO every ``cache_log_s`` seconds (default 60; ``0``: never)
       while requests come in, and :meth:`cache_stats` returns them.
+    - ``decode_outputs`` (default true): base64/hex, rot13 and reversed spans of a response are
+      decoded while it streams and scored in parallel (``runtime/normalize.py``); ``false``
+      turns it off. Look-alike letters, leetspeak and spaced letters are always folded.
     - ``unvalidated_language`` (default ``score``): a prompt in a language the input model was
       not validated on (the manifest's ``languages.validated``; English for the shipped model)
       is scored as usual and the verdict's notes say so (``score``), blocked (``flag``: HTTP
@@ -130,6 +133,7 @@ class ConstitutionalGuardrail(CustomGuardrail):
         window_cache_mb: float | None | Literal["default"] = "default",
         cache_log_s: float = 60.0,
         unvalidated_language: Literal["score", "flag", "allow", "default"] = "default",
+        decode_outputs: bool = True,
         guard: Any = None,
         **kwargs: Any,
     ):
@@ -162,7 +166,8 @@ class ConstitutionalGuardrail(CustomGuardrail):
                                    max_batch_tokens=max_batch_tokens, max_streams=max_streams,
                                    stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams),
                                    window_cache_mb=window_cache_mb,
-                                   unvalidated_language=unvalidated_language)
+                                   unvalidated_language=unvalidated_language,
+                                   decode_outputs=bool(decode_outputs))
             self.policy = GuardPolicy(guard=guard, fail_closed=self.fail_closed,
                                       output_action=output_action, replacement_text=replacement_text,
                                       max_input_tokens=max_input_tokens, on_oversize=on_oversize)

@@ -76,7 +76,8 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                max_streams: int | None | Literal["default"] = "default",
                stream_wait_s: float | None = None, batch_streams: bool = False,
                window_cache_mb: float | None | Literal["default"] = "default",
-               unvalidated_language: Literal["score", "flag", "allow", "default"] = "default") -> Guard:
+               unvalidated_language: Literal["score", "flag", "allow", "default"] = "default",
+               decode_outputs: bool = True) -> Guard:
     """``Guard.load(...)`` cached per process and per options (the proxy and SDK share one).
 
     ``path`` None means the embedded default models; thresholds ``None`` keep the
@@ -99,7 +100,7 @@ def load_guard(path: str | os.PathLike[str] | None = None,
     cats = tuple(sorted((category_thresholds or {}).items()))
     key = (None if path is None else os.fspath(path), spec, input_threshold, output_threshold,
            cats, intra_op_threads, bool(batching), max_batch_tokens, max_streams, stream_wait_s,
-           bool(batch_streams), window_cache_mb, unvalidated_language)
+           bool(batch_streams), window_cache_mb, unvalidated_language, bool(decode_outputs))
     with _GUARDS_LOCK:
         guard = _GUARDS.get(key)
         if guard is None:
@@ -114,6 +115,8 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                 extra["window_cache_mb"] = window_cache_mb
             if unvalidated_language != "default":
                 extra["unvalidated_language"] = unvalidated_language
+            if not decode_outputs:
+                extra["decode_outputs"] = False
             guard = Guard.load(key[0], list(spec) if isinstance(spec, tuple) else spec,
                                input_threshold=input_threshold, output_threshold=output_threshold,
                                category_thresholds=dict(cats) or None,

@@ -10,7 +10,7 @@ from ..errors import ModelLoadError
 from .input_guard import DEFAULT_MAX_INPUT_TOKENS, InputGuard, OversizePolicy
 from .language import DEFAULT_UNVALIDATED_LANGUAGE, UnvalidatedPolicy, check_policy
 from .manifest import default_models_dir
-from .output_guard import OutputGuard, OutputStream
+from .output_guard import DEFAULT_MAX_DECODERS, OutputGuard, OutputStream
 from .slots import DEFAULT_MAX_STREAMS, DEFAULT_WAIT_S, StreamSlot
 from .session import ProviderSpec
 from .verdict import Verdict
@@ -42,7 +42,9 @@ class Guard:
              max_streams: int | None = DEFAULT_MAX_STREAMS,
              stream_wait_s: float = DEFAULT_WAIT_S, batch_streams: bool = False,
              window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB,
-             unvalidated_language: UnvalidatedPolicy = DEFAULT_UNVALIDATED_LANGUAGE) -> Guard:
+             unvalidated_language: UnvalidatedPolicy = DEFAULT_UNVALIDATED_LANGUAGE,
+             normalize_outputs: bool = True, decode_outputs: bool = True,
+             max_decoders: int = DEFAULT_MAX_DECODERS) -> Guard:
         """Load ``path/input`` and ``path/output`` (``None``: the embedded default models).
 
         Every file is checked against the manifest's sha256 (``IntegrityError`` otherwise).
@@ -81,6 +83,12 @@ class Guard:
         (the score's verdict is not applied when no part of the prompt is in a validated
         language). ``"flag"``/``"allow"`` need the manifest's ``languages.validated`` list
         (``ModelLoadError`` otherwise); another value raises ``InputError``.
+
+        Disguised answers (``runtime/normalize.py``): ``normalize_outputs`` (default on) folds
+        look-alike letters, leetspeak, spaced letters, invisible characters and code fences in
+        front of the output tokenizer; ``decode_outputs`` (default on) scores base64/hex, rot13
+        and reversed spans of a response in parallel decoder streams, at most ``max_decoders``
+        (default 4) per response.
         """
         check_policy(unvalidated_language)
         root = Path(path) if path is not None else default_models_dir()
@@ -99,7 +107,9 @@ class Guard:
                              unvalidated_language=unvalidated_language) if has_in else None
         og = OutputGuard.load(root / "output", providers, verify=verify, threshold=output_threshold,
                               intra_op_threads=intra_op_threads, max_streams=max_streams,
-                              stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams)) if has_out else None
+                              stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams),
+                              normalize_outputs=normalize_outputs, decode_outputs=decode_outputs,
+                              max_decoders=max_decoders) if has_out else None
         return cls(ig, og)
 
     def _need(self, which: str) -> Any:

@@ -74,3 +74,18 @@ def test_stream_batch_bench_quick(tiny, tmp_path):
         for mode in ("shared_calls", "own_calls"):
             assert lv[mode]["rounds"][0]["errors"] == 0 and lv[mode]["rounds"][0]["tokens"] > 0
         assert lv["shared_calls"]["rounds"][0]["batcher"]["calls_per_token"] > 0
+
+
+def test_history_bench_quick(tiny, tmp_path):
+    """bench_history.py runs every scenario on the tiny models; cached and uncached agree."""
+    out = tmp_path / "history.json"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "bench_history.py"), "--models", str(tiny),
+                        "--rounds", "1", "--questions", "2", "--turns", "3", "--conversations", "3",
+                        "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert res["agent"]["rounds"][0]["cache"]["n"] == 2
+    assert res["chat"]["3"]["rounds"][0]["cache_s"] > 0
+    assert res["memory"]["within_bound"] and res["memory"]["hits"] > 0
+    assert res["exact_rows"]["windows"] >= 2

@@ -36,11 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError
 from ..synth.schema import is_english as is_english_code
 from .data import EvalData, EvalRecord, Kind, read_eval_file
 from .evaluate import ChunkSpec, EvalResult, GuardLike, evaluate, stream_item
-from .rows import sample_records, suite_row
+from .rows import find_split_files, pool_items, sample_records, select_sets, suite_row
 
 __all__ = [
     "BENIGN_SENTENCES",
@@ -179,25 +178,9 @@ def find_realworld_sets(root: str | Path) -> list[RealworldSet]:
     Raises :class:`DataError` when ``root`` is not a folder, holds neither ``prompts/`` nor
     ``responses/``, or when a set folder has no ``dev.jsonl`` (every set is split).
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"{root}: real-world data folder not found")
-    out: list[RealworldSet] = []
-    found_any = False
-    for sub, kind in (("prompts", "input"), ("responses", "output")):
-        d = root / sub
-        if not d.is_dir():
-            continue
-        found_any = True
-        for set_dir in sorted(p for p in d.iterdir() if p.is_dir()):
-            dev = set_dir / "dev.jsonl"
-            if not dev.is_file():
-                raise DataError(f"{dev}: file not found (every real-world set has a dev split)")
-            out.append(RealworldSet(set_dir.name, kind, dev))  # type: ignore[arg-type]
-    if not found_any:
-        raise DataError(f"{root}: expected prompts/<set>/dev.jsonl and/or "
-                        f"responses/<set>/dev.jsonl (see realworld/README.md)")
-    return out
+    return [RealworldSet(name, kind, path) for name, kind, path in find_split_files(
+        root, "dev.jsonl", "real-world data", "every real-world set has a dev split",
+        " (see realworld/README.md)")]
 
 
 def is_english(rec: EvalRecord) -> bool:
@@ -208,19 +191,8 @@ def is_english(rec: EvalRecord) -> bool:
 def pool_results(name: str, results: Sequence[EvalResult], *, english_only: bool = False
                  ) -> EvalResult | None:
     """One :class:`EvalResult` over the items of several (``None`` when nothing is left)."""
-    items = []
-    for res in results:
-        for it in res.items:
-            if english_only and not is_english_code(it.extra.get("language")):
-                continue
-            items.append(it)
-    if not items:
-        return None
-    first = results[0]
-    return EvalResult(kind=first.kind, data_path=name, items=items, bad_lines=[],
-                      threshold=first.threshold, models=first.models, chunking=first.chunking,
-                      group_by=[], seconds=sum(r.seconds for r in results),
-                      target_fpr=first.target_fpr)
+    keep = (lambda it: is_english_code(it.extra.get("language"))) if english_only else None
+    return pool_items(name, results, keep)
 
 
 def run_realworld(guard: GuardLike, root: str | Path, *, sets: Sequence[str] | None = None,
@@ -244,13 +216,7 @@ def run_realworld(guard: GuardLike, root: str | Path, *, sets: Sequence[str] | N
     notes: list[str] = []
     results: dict[tuple[str, str], EvalResult] = {}
     datas: dict[tuple[str, str], EvalData] = {}
-    found = find_realworld_sets(root)
-    if sets is not None:
-        unknown = sorted(set(sets) - {s.name for s in found})
-        if unknown:
-            raise DataError(f"{root}: unknown real-world set(s) {unknown}; known: "
-                            f"{sorted({s.name for s in found})}")
-        found = [s for s in found if s.name in set(sets)]
+    found = select_sets(find_realworld_sets(root), sets, root, "real-world")
     chosen = [s for s in found if s.kind in kinds]
     if not chosen:
         notes.append(f"{root}: no real-world dev set of kind {', '.join(kinds)}")

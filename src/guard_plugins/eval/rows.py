@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from .. import metrics as M
-from .data import EvalRecord
-from .evaluate import EvalResult
+from ..errors import DataError
+from .data import EvalRecord, Kind
+from .evaluate import EvalResult, ItemResult
 
-__all__ = ["SuiteRow", "sample_records", "suite_row", "LOW_FPR", "HIGH_FPR"]
+__all__ = ["SuiteRow", "sample_records", "suite_row", "LOW_FPR", "HIGH_FPR", "find_split_files",
+           "select_sets", "pool_items"]
 
 SuiteRow = dict[str, Any]
 
@@ -24,6 +28,61 @@ SuiteRow = dict[str, Any]
 #: ``recall_at_5pct_fpr``).
 LOW_FPR = 0.01
 HIGH_FPR = 0.05
+
+
+def find_split_files(root: str | Path, filename: str, what: str, why: str,
+                     hint: str = "") -> list[tuple[str, Kind, Path]]:
+    """``(set name, kind, path)`` of every ``prompts/<set>/<filename>`` (input) and
+    ``responses/<set>/<filename>`` (output) under ``root``, sorted by set name.
+
+    Raises :class:`DataError` when ``root`` is not a folder, holds neither ``prompts/`` nor
+    ``responses/``, or a set folder has no ``filename`` (``why`` says why it must).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: {what} folder not found")
+    out: list[tuple[str, Kind, Path]] = []
+    found_any = False
+    for sub, kind in (("prompts", "input"), ("responses", "output")):
+        d = root / sub
+        if not d.is_dir():
+            continue
+        found_any = True
+        for set_dir in sorted(p for p in d.iterdir() if p.is_dir()):
+            f = set_dir / filename
+            if not f.is_file():
+                raise DataError(f"{f}: file not found ({why})")
+            out.append((set_dir.name, kind, f))  # type: ignore[arg-type]
+    if not found_any:
+        raise DataError(f"{root}: expected prompts/<set>/{filename} and/or "
+                        f"responses/<set>/{filename}{hint}")
+    return out
+
+
+def select_sets(found: Sequence[Any], sets: Sequence[str] | None, root: str | Path, what: str) -> list[Any]:
+    """The sets of ``found`` (objects with ``.name``) named in ``sets`` (``None``: all); an
+    unknown name is a :class:`DataError` listing the known ones."""
+    if sets is None:
+        return list(found)
+    names = {s.name for s in found}
+    unknown = sorted(set(sets) - names)
+    if unknown:
+        raise DataError(f"{root}: unknown {what} set(s) {unknown}; known: {sorted(names)}")
+    return [s for s in found if s.name in set(sets)]
+
+
+def pool_items(name: str, results: Sequence[EvalResult],
+               keep: Callable[[ItemResult], bool] | None = None) -> EvalResult | None:
+    """One :class:`EvalResult` over the items of several (those ``keep(item)`` accepts);
+    ``None`` when nothing is left."""
+    items = [it for res in results for it in res.items if keep is None or keep(it)]
+    if not items:
+        return None
+    first = results[0]
+    return EvalResult(kind=first.kind, data_path=name, items=items, bad_lines=[],
+                      threshold=first.threshold, models=first.models, chunking=first.chunking,
+                      group_by=[], seconds=sum(r.seconds for r in results),
+                      target_fpr=first.target_fpr)
 
 
 def sample_records(records: list[EvalRecord], n: int | None, seed: int) -> list[EvalRecord]:

@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError
 from .data import EvalData, EvalRecord, Kind, read_eval_file
-from .evaluate import ChunkSpec, EvalResult, GuardLike, ItemResult, evaluate
-from .rows import SuiteRow, sample_records, suite_row
+from .evaluate import ChunkSpec, EvalResult, GuardLike, evaluate
+from .rows import SuiteRow, find_split_files, pool_items, sample_records, select_sets, suite_row
 
 __all__ = ["UnseenSet", "GROUP_FIELDS", "find_unseen_sets", "record_language", "pool_items",
            "run_unseen"]
@@ -54,25 +53,8 @@ def find_unseen_sets(root: str | Path) -> list[UnseenSet]:
     Raises :class:`DataError` when ``root`` is not a folder, holds neither ``prompts/`` nor
     ``responses/``, or a set folder has no ``test.jsonl``.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"{root}: unseen data folder not found")
-    out: list[UnseenSet] = []
-    found_any = False
-    for sub, kind in (("prompts", "input"), ("responses", "output")):
-        d = root / sub
-        if not d.is_dir():
-            continue
-        found_any = True
-        for set_dir in sorted(p for p in d.iterdir() if p.is_dir()):
-            test = set_dir / "test.jsonl"
-            if not test.is_file():
-                raise DataError(f"{test}: file not found (every unseen set is one test.jsonl)")
-            out.append(UnseenSet(set_dir.name, kind, test))  # type: ignore[arg-type]
-    if not found_any:
-        raise DataError(f"{root}: expected prompts/<set>/test.jsonl and/or "
-                        f"responses/<set>/test.jsonl")
-    return out
+    return [UnseenSet(name, kind, path) for name, kind, path in find_split_files(
+        root, "test.jsonl", "unseen data", "every unseen set is one test.jsonl")]
 
 
 def record_language(extra: dict[str, Any]) -> str | None:
@@ -97,20 +79,6 @@ def _with_topic(records: list[EvalRecord]) -> list[EvalRecord]:
     return out
 
 
-def pool_items(name: str, results: Sequence[EvalResult], keep: Any = None) -> EvalResult | None:
-    """One :class:`EvalResult` over the items of several (those ``keep(item)`` accepts);
-    ``None`` when nothing is left."""
-    items: list[ItemResult] = [it for res in results for it in res.items
-                               if keep is None or keep(it)]
-    if not items:
-        return None
-    first = results[0]
-    return EvalResult(kind=first.kind, data_path=name, items=items, bad_lines=[],
-                      threshold=first.threshold, models=first.models, chunking=first.chunking,
-                      group_by=[], seconds=sum(r.seconds for r in results),
-                      target_fpr=first.target_fpr)
-
-
 def _groups(res: EvalResult, fields: Sequence[str]) -> dict[str, dict[str, Any]]:
     res.group_by = list(fields)
     out = res.groups()
@@ -131,13 +99,7 @@ def run_unseen(guard: GuardLike, root: str | Path, *, sets: Sequence[str] | None
     ``sets``: only these (folder names; an unknown one is a :class:`DataError`).
     """
     spec = chunking or ChunkSpec(seed=seed)
-    found = find_unseen_sets(root)
-    if sets is not None:
-        unknown = sorted(set(sets) - {s.name for s in found})
-        if unknown:
-            raise DataError(f"{root}: unknown unseen set(s) {unknown}; known: "
-                            f"{sorted({s.name for s in found})}")
-        found = [s for s in found if s.name in set(sets)]
+    found = select_sets(find_unseen_sets(root), sets, root, "unseen")
     rows: list[SuiteRow] = []
     groups: dict[str, Any] = {}
     notes: list[str] = []

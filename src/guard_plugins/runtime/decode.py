@@ -31,10 +31,8 @@ import binascii
 import codecs
 import re
 
-from .normalize import COMMON as _COMMON
 from .normalize import CONFUSABLES as _CONFUSABLES
 from .normalize import LEET as _LEET
-from .normalize import SEPARATORS as _SEPARATORS
 from .normalize import english_ratio as _english_ratio
 from .normalize import joined_word as _joined
 

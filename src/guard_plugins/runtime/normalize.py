@@ -305,7 +305,7 @@ class StreamNormalizer:
             self._token(self._pending, complete=True)
             self._pending = ""
         if self._cand is not None:
-            cand, gap = self._cand, self._cand_gap
+            gap = self._cand_gap
             self._cand, self._cand_gap = None, ""
             self._emit(self._cand_plain)
             self._gap(gap)

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from .rows import fmt as _f
+from .rows import fmt_pct as _pct
 
 __all__ = ["POOLED_REALWORLD", "load_rows", "check_goals", "headline_lines", "metric"]
 
@@ -128,17 +130,6 @@ def check_goals(result: dict[str, Any], previous: dict[str, dict[str, Any]] | No
                            ">= previous - 0.02",
                            None if a is None or b is None else a >= b - 0.02))
     return goals
-
-
-def _f(x: Any, pct: bool = False) -> str:
-    if x is None or (isinstance(x, float) and x != x):
-        return "n/a"
-    return f"{100 * x:.1f}" if pct else f"{x:.3f}"
-
-
-def _pct(x: Any) -> str:
-    v = _f(x, True)
-    return v if v == "n/a" else v + " %"
 
 
 def _met(m: Any) -> str:

@@ -20,7 +20,7 @@ from .data import EvalRecord, Kind
 from .evaluate import EvalResult, ItemResult
 
 __all__ = ["SuiteRow", "sample_records", "suite_row", "LOW_FPR", "HIGH_FPR", "find_split_files",
-           "select_sets", "pool_items"]
+           "select_sets", "pool_items", "fmt", "fmt_pct"]
 
 SuiteRow = dict[str, Any]
 
@@ -83,6 +83,19 @@ def pool_items(name: str, results: Sequence[EvalResult],
                       threshold=first.threshold, models=first.models, chunking=first.chunking,
                       group_by=[], seconds=sum(r.seconds for r in results),
                       target_fpr=first.target_fpr)
+
+
+def fmt(x: Any, pct: bool = False) -> str:
+    """A metric for a markdown table: 3 decimals, or a percentage with 1 (``n/a`` for None/NaN)."""
+    if x is None or (isinstance(x, float) and x != x):
+        return "n/a"
+    return f"{100 * x:.1f}" if pct else f"{x:.3f}"
+
+
+def fmt_pct(x: Any) -> str:
+    """:func:`fmt` as a percentage with its sign."""
+    v = fmt(x, True)
+    return v if v == "n/a" else v + " %"
 
 
 def sample_records(records: list[EvalRecord], n: int | None, seed: int) -> list[EvalRecord]:

@@ -63,6 +63,8 @@ from .languages import run_languages
 from .realworld import is_english, late_harm_check, run_realworld
 from .realworld import shortcut_audit as run_audit
 from .rows import SuiteRow, sample_records, suite_row
+from .rows import fmt as _f
+from .rows import fmt_pct as _pct
 from .unseen import run_unseen
 
 __all__ = ["SuiteRow", "PARTS", "run_suite", "render_suite", "main"]
@@ -238,17 +240,6 @@ def run_suite(guard: Any, *, data_dir: Path | None, shared_data: Path | None,
                 notes.append(f"{name}: files missing ({', '.join(entry['missing'])})")
     return {"rows": rows, "notes": notes, "late_harm": late, "shortcut_audit": audit,
             "unseen_groups": unseen_groups, "languages": languages}
-
-
-def _f(x: Any, pct: bool = False) -> str:
-    if x is None or (isinstance(x, float) and x != x):
-        return "n/a"
-    return f"{100 * x:.1f}" if pct else f"{x:.3f}"
-
-
-def _pct(x: Any) -> str:
-    v = _f(x, True)
-    return v if v == "n/a" else v + " %"
 
 
 def _two_class(r: SuiteRow, key: str) -> Any:

@@ -32,14 +32,13 @@ import random
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..synth.schema import is_english as is_english_code
 from .data import EvalData, EvalRecord, Kind, read_eval_file
 from .evaluate import ChunkSpec, EvalResult, GuardLike, evaluate, stream_item
-from .rows import find_split_files, pool_items, sample_records, select_sets, suite_row
+from .rows import SetFile, find_split_files, pool_items, sample_records, select_sets, suite_row
 
 __all__ = [
     "BENIGN_SENTENCES",
@@ -163,13 +162,8 @@ _PLACEHOLDER = re.compile(r"\{[A-Za-z_]+\}")
 
 
 # --------------------------------------------------------------------------- sets
-@dataclass(frozen=True)
-class RealworldSet:
-    """One real-world dev file: ``name`` (the folder), ``kind`` and ``path``."""
-
-    name: str
-    kind: Kind
-    path: Path
+RealworldSet = SetFile
+"""One real-world dev file: ``name`` (the folder), ``kind`` and ``path``."""
 
 
 def find_realworld_sets(root: str | Path) -> list[RealworldSet]:
@@ -178,9 +172,8 @@ def find_realworld_sets(root: str | Path) -> list[RealworldSet]:
     Raises :class:`DataError` when ``root`` is not a folder, holds neither ``prompts/`` nor
     ``responses/``, or when a set folder has no ``dev.jsonl`` (every set is split).
     """
-    return [RealworldSet(name, kind, path) for name, kind, path in find_split_files(
-        root, "dev.jsonl", "real-world data", "every real-world set has a dev split",
-        " (see realworld/README.md)")]
+    return find_split_files(root, "dev.jsonl", "real-world data",
+                            "every real-world set has a dev split", " (see realworld/README.md)")
 
 
 def is_english(rec: EvalRecord) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from ..errors import DataError
 from .data import EvalRecord, Kind
 from .evaluate import EvalResult, ItemResult
 
-__all__ = ["SuiteRow", "sample_records", "suite_row", "LOW_FPR", "HIGH_FPR", "find_split_files",
+__all__ = ["SetFile", "SuiteRow", "sample_records", "suite_row", "LOW_FPR", "HIGH_FPR", "find_split_files",
            "select_sets", "pool_items", "fmt", "fmt_pct"]
 
 SuiteRow = dict[str, Any]
@@ -30,9 +31,19 @@ LOW_FPR = 0.01
 HIGH_FPR = 0.05
 
 
+@dataclass(frozen=True)
+class SetFile:
+    """One labelled set file: ``name`` (its folder), ``kind`` (``input`` for ``prompts/``,
+    ``output`` for ``responses/``) and ``path``."""
+
+    name: str
+    kind: Kind
+    path: Path
+
+
 def find_split_files(root: str | Path, filename: str, what: str, why: str,
-                     hint: str = "") -> list[tuple[str, Kind, Path]]:
-    """``(set name, kind, path)`` of every ``prompts/<set>/<filename>`` (input) and
+                     hint: str = "") -> list[SetFile]:
+    """A :class:`SetFile` for every ``prompts/<set>/<filename>`` (input) and
     ``responses/<set>/<filename>`` (output) under ``root``, sorted by set name.
 
     Raises :class:`DataError` when ``root`` is not a folder, holds neither ``prompts/`` nor
@@ -41,7 +52,7 @@ def find_split_files(root: str | Path, filename: str, what: str, why: str,
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: {what} folder not found")
-    out: list[tuple[str, Kind, Path]] = []
+    out: list[SetFile] = []
     found_any = False
     for sub, kind in (("prompts", "input"), ("responses", "output")):
         d = root / sub
@@ -52,7 +63,7 @@ def find_split_files(root: str | Path, filename: str, what: str, why: str,
             f = set_dir / filename
             if not f.is_file():
                 raise DataError(f"{f}: file not found ({why})")
-            out.append((set_dir.name, kind, f))  # type: ignore[arg-type]
+            out.append(SetFile(set_dir.name, kind, f))  # type: ignore[arg-type]
     if not found_any:
         raise DataError(f"{root}: expected prompts/<set>/{filename} and/or "
                         f"responses/<set>/{filename}{hint}")

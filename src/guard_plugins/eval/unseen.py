@@ -22,13 +22,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .data import EvalData, EvalRecord, Kind, read_eval_file
+from .data import EvalData, EvalRecord, read_eval_file
 from .evaluate import ChunkSpec, EvalResult, GuardLike, evaluate
-from .rows import SuiteRow, find_split_files, pool_items, sample_records, select_sets, suite_row
+from .rows import SetFile, SuiteRow, find_split_files, pool_items, sample_records, select_sets, suite_row
 
 __all__ = ["UnseenSet", "GROUP_FIELDS", "find_unseen_sets", "record_language", "pool_items",
            "run_unseen"]
@@ -38,13 +37,8 @@ __all__ = ["UnseenSet", "GROUP_FIELDS", "find_unseen_sets", "record_language", "
 GROUP_FIELDS: tuple[str, ...] = ("topic", "category", "response_type", "model")
 
 
-@dataclass(frozen=True)
-class UnseenSet:
-    """One unseen test file: ``name`` (the folder), ``kind`` and ``path``."""
-
-    name: str
-    kind: Kind
-    path: Path
+UnseenSet = SetFile
+"""One unseen test file: ``name`` (the folder), ``kind`` and ``path``."""
 
 
 def find_unseen_sets(root: str | Path) -> list[UnseenSet]:
@@ -53,8 +47,7 @@ def find_unseen_sets(root: str | Path) -> list[UnseenSet]:
     Raises :class:`DataError` when ``root`` is not a folder, holds neither ``prompts/`` nor
     ``responses/``, or a set folder has no ``test.jsonl``.
     """
-    return [UnseenSet(name, kind, path) for name, kind, path in find_split_files(
-        root, "test.jsonl", "unseen data", "every unseen set is one test.jsonl")]
+    return find_split_files(root, "test.jsonl", "unseen data", "every unseen set is one test.jsonl")
 
 
 def record_language(extra: dict[str, Any]) -> str | None:

@@ -33,7 +33,7 @@ BENIGN_PROMPT = "Name some benefits of eating healthy."
 BENIGN_RESPONSE = ("Eating well gives you more energy, better sleep and a lower risk of heart disease. "
                    "Fruit, vegetables and whole grains also keep digestion regular.")
 KEYS = {"schema_version", "source", "line", "index", "kind", "flagged", "score", "threshold",
-        "category", "tokens", "chars", "latency_ms", "notes", "halt"}
+        "category", "language", "language_validated", "tokens", "chars", "latency_ms", "notes", "halt"}
 HALT_KEYS = {"chunk", "chunks", "char_offset", "tokens", "at_finish"}
 
 
@@ -126,6 +126,15 @@ def test_json_keys_are_stable(models: Path, capsys: pytest.CaptureFixture[str]) 
     assert a["schema_version"] == 1 and a["source"] == "arg" and a["line"] is None
     assert 0.0 <= a["score"] < a["threshold"] <= b["score"] <= 1.0
     assert b["chars"] == len(HARMFUL) and b["tokens"] > 5
+    assert b["language"] == "en" and b["language_validated"] is True
+
+
+def test_language_of_a_prompt_is_reported(models: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(["--json", "¿Cuál es la capital de Francia y cuántos habitantes tiene?"], capsys, models)
+    rec = records(out)[0]
+    assert rec["language"] == "es" and rec["language_validated"] is False
+    rc, out, _ = run(["Wie backe ich ein gutes Brot mit Sauerteig zu Hause?"], capsys, models)
+    assert "language=de (not validated for this model)" in out
 
 
 def test_threshold_changes_the_decision(models: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -43,6 +43,8 @@ input guard flags, the halt point of a flagged response, the start of the text),
     score           float in [0, 1] (output: the running maximum when it halted, or at the end)
     threshold       float, the threshold the decision used
     category        str | null: restricted category of a flagged input
+    language        str | null: input: ISO 639-1 code of the prompt ("und": undetermined)
+    language_validated  bool | null: input: whether the model was validated on that language
     tokens          int: tokens scored (output: response tokens when it halted, or all)
     chars           int: characters of the text (output: of the response)
     latency_ms      float: guard time (input: of the check_inputs call that scored it, up to
@@ -317,6 +319,8 @@ def _record(item: Item, index: int, verdict: Any, *, latency_ms: float | None = 
         "score": round(float(verdict.score), 6),
         "threshold": float(verdict.threshold),
         "category": verdict.category if verdict.flagged else None,
+        "language": getattr(verdict, "language", None),
+        "language_validated": getattr(verdict, "language_validated", None),
         "tokens": int(verdict.tokens),
         "chars": len(item.text),
         "latency_ms": round(float(verdict.latency_ms if latency_ms is None else latency_ms), 3),
@@ -387,6 +391,8 @@ def format_line(rec: dict[str, Any], item: Item) -> str:
         parts.append("output")
     if rec["category"]:
         parts.append(f"category={rec['category']}")
+    if rec["language_validated"] is False:
+        parts.append(f"language={rec['language']} (not validated for this model)")
     h = rec["halt"]
     if h is not None:
         if h["at_finish"]:

@@ -373,3 +373,19 @@ def test_card_per_language_table():
     out_card = model_card(json.loads((SHIPPED / "output" / "manifest.json").read_text()),
                           results=results)
     assert "| r | 2 | 1 |" in out_card and "### Per language" not in out_card  # input-only part
+
+
+def test_card_results_from_several_suite_runs() -> None:
+    """An unseen/languages run and a real-world run make one results section (unseen first)."""
+    from guard_plugins.export.card import merge_results
+
+    unseen = {"command": "suite --sections unseen,languages", "seconds": 10, "models": "m",
+              "rows": [{"set": "u", "kind": "input", "group": "unseen"}], "languages": {"x": 1},
+              "notes": ["a"]}
+    real = {"command": "suite", "seconds": 5, "rows": [{"set": "r", "kind": "input", "group": "realworld"}],
+            "notes": ["b"]}
+    m = merge_results([unseen, real])
+    assert [r["set"] for r in m["rows"]] == ["u", "r"] and m["languages"] == {"x": 1}
+    assert m["seconds"] == 15 and m["notes"] == ["a", "b"] and "sections unseen" in m["command"]
+    with pytest.raises(ValueError):
+        merge_results([])

@@ -346,12 +346,19 @@ def _training_data(manifest: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _limits(kind: str) -> list[str]:
+def _limits(kind: str, manifest: Mapping[str, Any] | None = None) -> list[str]:
+    langs = ((manifest or {}).get("languages") or {})
+    validated = ", ".join(langs.get("validated") or [])
+    validated_note = (
+        f" Validated for this release: {validated} (rule: {langs.get('rule', 'see the manifest')});"
+        " for any other language the verdict says `language_validated: false`, and the "
+        "`unvalidated_language` option (`score`, the default, | `flag` | `allow`) decides what "
+        "happens." if validated else "")
     common = [
         "- **Languages.** The encoder's vocabulary is English (uncased WordPiece) and the benign "
         "training data is English; text in other languages, above all in other scripts, is "
         "poorly read. Measure the false-positive rate on your own languages before blocking "
-        "on this model.",
+        "on this model." + validated_note,
         "- **Sources it never saw.** The real-world results are on held-out rows of sources the "
         "model was trained on. On text from other sources, recall and ranking are lower: "
         "evaluate on your own traffic (`guard-eval`) before relying on the numbers above.",
@@ -426,7 +433,7 @@ def model_card(manifest: Mapping[str, Any], *, untrained: bool = False,
             "Part of guard-plugins (Constitutional Classifiers as LLM middleware): load it with "
             "`guard_plugins.Guard.load(...)`, or through the LangChain and LiteLLM integrations. "
             "Meant as one layer of a deployment's safeguards, in front of or behind an LLM.", ""]
-    out += _limits(kind)
+    out += _limits(kind, manifest)
     if results:
         out += _results(kind, results)
     out += ["## Threshold", "",
@@ -485,17 +492,33 @@ def regenerate(folder: str | Path, *, results: Mapping[str, Any] | None = None) 
     return entry
 
 
+def merge_results(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One suite result from several runs: rows and notes joined in order, the first run's
+    ``languages`` part, models and thresholds, commands joined, seconds added."""
+    if not runs:
+        raise ValueError("no suite results to merge")
+    out = dict(runs[0])
+    out["rows"] = [r for run in runs for r in run.get("rows") or []]
+    out["notes"] = [n for run in runs for n in run.get("notes") or []]
+    out["languages"] = next((run["languages"] for run in runs if run.get("languages")), None)
+    out["command"] = "`; `".join(str(run.get("command", "?")) for run in runs)
+    out["seconds"] = sum(float(run.get("seconds") or 0) for run in runs)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m guard_plugins.export.card",
                                 description="Re-render MODEL_CARD.md of exported model folders "
                                             "from their manifest.json (release notes kept).")
     p.add_argument("folders", nargs="+", type=Path, help="exported model folders (input/, output/)")
-    p.add_argument("--results", type=Path, help="evaluation suite JSON for the results tables")
+    p.add_argument("--results", type=Path, nargs="+", default=[],
+                   help="evaluation suite JSON(s) for the results tables (several: their rows "
+                        "are joined, e.g. an unseen/languages run and a real-world run)")
     a = p.parse_args(argv)
     results = None
     try:
         if a.results:
-            results = json.loads(a.results.read_text(encoding="utf-8"))
+            results = merge_results([json.loads(f.read_text(encoding="utf-8")) for f in a.results])
         for f in a.folders:
             if not (f / "manifest.json").is_file():
                 raise FileNotFoundError(f"{f}: no manifest.json (not an exported model folder)")

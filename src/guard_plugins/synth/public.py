@@ -44,7 +44,8 @@ Label policy (decided here, once, and reported per set by :func:`load_public`):
   upstream set is its own source, ``public/multilingual/<set>``, with the row's licence. The
   set's ``dev.jsonl`` is evaluation data: never imported, and
   :func:`guard_plugins.synth.realmix.guard_and_augment` drops its texts from every split.
-  Nothing under ``unseen/`` is ever read here (evaluation only).
+  The shared data's evaluation-only folder of sources never trained on is not read here
+  (``tests/test_public.py`` checks that no set's path points into it).
 
 Missing data: a missing data folder raises :class:`DataError`; a missing file raises too
 when its set was named in ``sets``, and is otherwise reported as skipped (``missing``) so a

@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from ..synth.schema import is_english as is_english_code
-from .data import EvalData, EvalRecord, Kind, read_eval_file
-from .evaluate import ChunkSpec, EvalResult, GuardLike, evaluate, stream_item
-from .rows import SetFile, find_split_files, pool_items, sample_records, select_sets, suite_row
+from .data import EvalData, EvalRecord, Kind
+from .evaluate import ChunkSpec, EvalResult, GuardLike, stream_item
+from .rows import SetFile, find_split_files, pool_items, score_set_file, select_sets, suite_row
 
 __all__ = [
     "BENIGN_SENTENCES",
@@ -214,11 +214,8 @@ def run_realworld(guard: GuardLike, root: str | Path, *, sets: Sequence[str] | N
     if not chosen:
         notes.append(f"{root}: no real-world dev set of kind {', '.join(kinds)}")
     for s in chosen:
-        d = read_eval_file(s.path, s.kind)
-        total = len(d.records)
-        d.records = sample_records(d.records, max_per_set, seed)
-        d = EvalData(path=str(s.path), kind=s.kind, records=d.records, bad=d.bad)
-        res = evaluate(guard, d, chunking=spec, progress=progress, models=models)
+        d, res, total = score_set_file(guard, s, max_per_set=max_per_set, seed=seed, chunking=spec,
+                                       progress=progress, models=models)
         results[(s.kind, s.name)] = res
         datas[(s.kind, s.name)] = d
         english = sum(is_english(r) for r in d.records)

@@ -17,11 +17,11 @@ from typing import Any
 
 from .. import metrics as M
 from ..errors import DataError
-from .data import EvalRecord, Kind
-from .evaluate import EvalResult, ItemResult
+from .data import EvalData, EvalRecord, Kind, read_eval_file
+from .evaluate import ChunkSpec, EvalResult, GuardLike, ItemResult, evaluate
 
 __all__ = ["SetFile", "SuiteRow", "sample_records", "suite_row", "LOW_FPR", "HIGH_FPR", "find_split_files",
-           "select_sets", "pool_items", "fmt", "fmt_pct"]
+           "select_sets", "score_set_file", "pool_items", "fmt", "fmt_pct"]
 
 SuiteRow = dict[str, Any]
 
@@ -68,6 +68,21 @@ def find_split_files(root: str | Path, filename: str, what: str, why: str,
         raise DataError(f"{root}: expected prompts/<set>/{filename} and/or "
                         f"responses/<set>/{filename}{hint}")
     return out
+
+
+def score_set_file(guard: GuardLike, s: SetFile, *, max_per_set: int | None, seed: int,
+                   chunking: ChunkSpec, progress: bool, models: str | None,
+                   prepare: Callable[[list[EvalRecord]], list[EvalRecord]] | None = None,
+                   ) -> tuple[EvalData, EvalResult, int]:
+    """Read one set file, sample it (stratified, ``seed``), optionally ``prepare`` its records,
+    and score it: ``(scored data, result, rows in the file)``."""
+    d = read_eval_file(s.path, s.kind)
+    total = len(d.records)
+    recs = sample_records(d.records, max_per_set, seed)
+    if prepare is not None:
+        recs = prepare(recs)
+    d = EvalData(path=str(s.path), kind=s.kind, records=recs, bad=d.bad)
+    return d, evaluate(guard, d, chunking=chunking, progress=progress, models=models), total
 
 
 def select_sets(found: Sequence[Any], sets: Sequence[str] | None, root: str | Path, what: str) -> list[Any]:

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .data import EvalData, EvalRecord, read_eval_file
-from .evaluate import ChunkSpec, EvalResult, GuardLike, evaluate
-from .rows import SetFile, SuiteRow, find_split_files, pool_items, sample_records, select_sets, suite_row
+from .data import EvalRecord
+from .evaluate import ChunkSpec, EvalResult, GuardLike
+from .rows import SetFile, SuiteRow, find_split_files, pool_items, score_set_file, select_sets, suite_row
 
 __all__ = ["UnseenSet", "GROUP_FIELDS", "find_unseen_sets", "record_language", "pool_items",
            "run_unseen"]
@@ -101,11 +101,9 @@ def run_unseen(guard: GuardLike, root: str | Path, *, sets: Sequence[str] | None
     if not chosen:
         notes.append(f"{root}: no unseen set of kind {', '.join(kinds)}")
     for s in chosen:
-        d = read_eval_file(s.path, s.kind)
-        total = len(d.records)
-        recs = _with_topic(sample_records(d.records, max_per_set, seed))
-        d = EvalData(path=str(s.path), kind=s.kind, records=recs, bad=d.bad)
-        res = evaluate(guard, d, chunking=spec, progress=progress, models=models)
+        d, res, total = score_set_file(guard, s, max_per_set=max_per_set, seed=seed, chunking=spec,
+                                       progress=progress, models=models, prepare=_with_topic)
+        recs = d.records
         results[(s.kind, s.name)] = res
         langs = Counter(record_language(r.extra) or "?" for r in recs)
         rows.append(suite_row(s.name, res, {

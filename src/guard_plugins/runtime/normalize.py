@@ -279,13 +279,23 @@ class StreamNormalizer:
         self._rev_block: list[str] = []
         self._rev_words = 0
         self._out: Emit = Emit()
+        self._parts: list[str] = []  # text emitted by this feed (joined once: no quadratic +=)
+        self._dparts: dict[str, list[str]] = {}
 
     # ---------------------------------------------------------------- public
+    def _begin(self) -> None:
+        self._out, self._parts, self._dparts = Emit(), [], {}
+
+    def _done(self) -> Emit:
+        self._out.text = "".join(self._parts)
+        self._out.decoded = {k: "".join(v) for k, v in self._dparts.items()}
+        return self._out
+
     def feed(self, chunk: str) -> Emit:
-        self._out = Emit()
+        self._begin()
         text = self._pending + drop_invisible(chunk)
         if not text:
-            return self._out
+            return self._done()
         toks = _TOKENS.findall(text)
         last = toks.pop()
         for t in toks:
@@ -297,10 +307,10 @@ class StreamNormalizer:
                 self._token(last[:PIECE], complete=False)
                 last = last[PIECE:]
             self._pending = last
-        return self._out
+        return self._done()
 
     def finish(self) -> Emit:
-        self._out = Emit()
+        self._begin()
         if self._pending:
             self._token(self._pending, complete=True)
             self._pending = ""
@@ -315,7 +325,7 @@ class StreamNormalizer:
             for kind in ("rot13", "reversed"):
                 if self._scr_open[kind] and kind == "reversed":
                     self._flush_reversed()
-        return self._out
+        return self._done()
 
     # ---------------------------------------------------------------- tokens
     def _token(self, tok: str, complete: bool) -> None:
@@ -328,7 +338,7 @@ class StreamNormalizer:
             self._word(tok, complete)
 
     def _emit(self, s: str) -> None:
-        self._out.text += s
+        self._parts.append(s)
 
     def _gap(self, gap: str) -> None:
         self._piece_open = False
@@ -438,8 +448,7 @@ class StreamNormalizer:
 
     def _send(self, kind: str, text: str) -> None:
         if text:
-            d = self._out.decoded
-            d[kind] = d.get(kind, "") + text
+            self._dparts.setdefault(kind, []).append(text)
 
     def _decode_token(self, tok: str, is_gap: bool, complete: bool) -> None:
         # base64 / hex: a run of their characters; wrapped lines continue it
@@ -531,7 +540,11 @@ class StreamNormalizer:
 def normalize(text: str, *, decoders: bool = True, max_decoders: int = len(DECODERS)) -> Emit:
     """The whole of :class:`StreamNormalizer` over ``text`` at once (what a stream of it gives)."""
     n = StreamNormalizer(decoders=decoders, max_decoders=max_decoders)
-    a, b = n.feed(text), n.finish()
+    return merge(n.feed(text), n.finish())
+
+
+def merge(a: Emit, b: Emit) -> Emit:
+    """Two consecutive :class:`Emit` s as one (``feed`` then ``finish``)."""
     decoded = dict(a.decoded)
     for k, v in b.decoded.items():
         decoded[k] = decoded.get(k, "") + v

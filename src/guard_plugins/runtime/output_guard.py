@@ -62,7 +62,7 @@ from ..errors import InputError, ModelLoadError
 from ._common import check_threshold, even_rows, sigmoid, windowing
 from .batcher import StreamBatcher, supports_batching
 from .manifest import load_manifest
-from .normalize import DECODERS, StreamNormalizer, normalize
+from .normalize import DECODERS, StreamNormalizer, merge, normalize
 from .session import ProviderSpec, make_session
 from .slots import DEFAULT_MAX_STREAMS, DEFAULT_WAIT_S, StreamSlot, StreamSlots
 from .text import render_messages
@@ -536,12 +536,8 @@ class OutputStream:
         e = self._norm.feed(raw) if raw else None
         if final:
             f = self._norm.finish()
-            if e is None:
-                return f.text, f.decoded, f.notes
-            dec = dict(e.decoded)
-            for k, v in f.decoded.items():
-                dec[k] = dec.get(k, "") + v
-            return e.text + f.text, dec, e.notes + f.notes
+            m = f if e is None else merge(e, f)
+            return m.text, m.decoded, m.notes
         return (e.text, e.decoded, e.notes) if e is not None else ("", {}, [])
 
     def _advance(self, chunks: list[str], final: bool = False) -> list[tuple]:

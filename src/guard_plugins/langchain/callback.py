@@ -41,7 +41,9 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
 
+from ..errors import InputError
 from ..policy import Decision, GuardPolicy, StreamJudge
+from ..runtime.language import policy_option
 from ._common import (
     DEFAULT_REFUSAL,
     FailMode,
@@ -153,11 +155,10 @@ class ConstitutionalGuard(BaseCallbackHandler):
         self.thresholds = validate_thresholds(thresholds)
         self.guard: Guard
         load_options: dict[str, Any] = {} if window_cache_mb == "default" else {"window_cache_mb": window_cache_mb}
-        if unvalidated_language != "default":
-            if unvalidated_language not in ("score", "flag", "allow"):
-                raise GuardConfigError(f"unvalidated_language: expected 'score', 'flag', 'allow' or "
-                                       f"'default', got {unvalidated_language!r}")
-            load_options["unvalidated_language"] = unvalidated_language
+        try:
+            load_options.update(policy_option(unvalidated_language))
+        except InputError as exc:
+            raise GuardConfigError(str(exc)) from None
         self.guard, self._post_thresholds = load_guard(guard, self.thresholds, **load_options)
         self.fail_mode: FailMode = fail_mode
         self.scan_roles = validate_roles(scan_roles)

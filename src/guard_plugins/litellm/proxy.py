@@ -13,6 +13,7 @@ from litellm.types.guardrails import GuardrailEventHooks
 from litellm.types.utils import ModelResponse, TextCompletionResponse
 
 from ..errors import InputError
+from ..runtime.language import policy_option
 from ..policy import Decision, GuardPolicy, OutputAction, StreamJudge, StreamLease
 from .formats import (
     ANTHROPIC_STOP_REASON,
@@ -146,12 +147,9 @@ class ConstitutionalGuardrail(CustomGuardrail):
         if isinstance(cache_log_s, bool) or not isinstance(cache_log_s, (int, float)) or cache_log_s < 0:
             raise InputError(f"guardrail option cache_log_s must be a number >= 0, got {cache_log_s!r}")
         self.cache_log_s = float(cache_log_s)
-        if unvalidated_language is None:  # ``unvalidated_language: null`` in config.yaml: the default
-            unvalidated_language = "default"
-        if unvalidated_language not in ("score", "flag", "allow", "default"):
-            raise InputError(f"guardrail option unvalidated_language must be 'score', 'flag' or 'allow', "
-                             f"got {unvalidated_language!r}")
-        if guard is not None and unvalidated_language != "default":
+        language = policy_option(unvalidated_language)  # ``null`` in config.yaml: the default
+        unvalidated_language = language.get("unvalidated_language", "default")
+        if guard is not None and language:
             raise InputError("guardrail option unvalidated_language configures loading: pass it to "
                              "Guard.load(...) for a loaded guard")
         self._cache_logged = time.monotonic()

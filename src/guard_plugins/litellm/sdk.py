@@ -18,6 +18,7 @@ import litellm
 from litellm.types.utils import ModelResponse
 
 from ..errors import BlockedError, InputError
+from ..runtime.language import policy_option
 from ..policy import Decision, GuardPolicy, StreamJudge, StreamLease
 from .coalesce import batches
 from .formats import (
@@ -93,14 +94,12 @@ def load_guard(path: str | os.PathLike[str] | None = None,
     for name, val in (("input_threshold", input_threshold), ("output_threshold", output_threshold)):
         if val is not None and not 0.0 <= float(val) <= 1.0:
             raise InputError(f"{name} must be in [0, 1], got {val!r}")
-    if unvalidated_language not in ("score", "flag", "allow", "default"):
-        raise InputError(f"unvalidated_language must be 'score', 'flag', 'allow' or 'default', "
-                         f"got {unvalidated_language!r}")
+    language = policy_option(unvalidated_language)  # InputError for anything but a policy or "default"
     spec = _providers_spec(providers)
     cats = tuple(sorted((category_thresholds or {}).items()))
     key = (None if path is None else os.fspath(path), spec, input_threshold, output_threshold,
            cats, intra_op_threads, bool(batching), max_batch_tokens, max_streams, stream_wait_s,
-           bool(batch_streams), window_cache_mb, unvalidated_language, bool(decode_outputs))
+           bool(batch_streams), window_cache_mb, language.get("unvalidated_language"), bool(decode_outputs))
     with _GUARDS_LOCK:
         guard = _GUARDS.get(key)
         if guard is None:
@@ -113,8 +112,7 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                 extra["batch_streams"] = True
             if window_cache_mb != "default":
                 extra["window_cache_mb"] = window_cache_mb
-            if unvalidated_language != "default":
-                extra["unvalidated_language"] = unvalidated_language
+            extra.update(language)
             if not decode_outputs:
                 extra["decode_outputs"] = False
             guard = Guard.load(key[0], list(spec) if isinstance(spec, tuple) else spec,

@@ -94,6 +94,15 @@ def fold(code: str) -> str:
     return FOLD.get(code, code)
 
 
+def policy_option(value: Any) -> dict[str, UnvalidatedPolicy]:
+    """An integration's ``unvalidated_language`` option as ``Guard.load`` keywords: ``{}`` for
+    ``"default"`` or ``None`` (the runtime's default), else the checked policy
+    (:func:`check_policy` raises for anything else)."""
+    if value is None or value == "default":
+        return {}
+    return {"unvalidated_language": check_policy(value)}
+
+
 def check_policy(value: Any) -> UnvalidatedPolicy:
     """``value`` if it is one of :data:`UNVALIDATED_POLICIES`, else
     :class:`~guard_plugins.errors.InputError` (a ``ValueError``) saying what is allowed."""

@@ -78,6 +78,14 @@ class Proxy:
         return self.log.read_text(errors="replace")[-n:]
 
 
+def _has_points(models: Models) -> bool:
+    from guard_plugins.runtime.manifest import default_models_dir
+
+    root = Path(models.path) if models.path is not None else default_models_dir()
+    return all("standard" in json.loads((root / k / "manifest.json").read_text()).get("operating_points", {})
+               for k in ("input", "output"))
+
+
 def proxy_config(models: Models) -> dict[str, Any]:
     rail: dict[str, Any] = {"guardrail": "guard_plugins.litellm.ConstitutionalGuardrail",
                             "mode": ["pre_call", "post_call"], "default_on": False,
@@ -86,6 +94,8 @@ def proxy_config(models: Models) -> dict[str, Any]:
                             "max_streams": 2}
     if models.path is not None:
         rail["models_path"] = str(models.path)
+    if models.input_threshold is None and models.output_threshold is None and _has_points(models):
+        rail["operating_point"] = "standard"  # the default named point, read from config.yaml like any option
     if models.input_threshold is not None:
         rail["input_threshold"] = models.input_threshold
     if models.output_threshold is not None:

@@ -59,13 +59,15 @@ input guard flags, the halt point of a flagged response, the start of the text),
 A progress bar goes to stderr for ``--file`` / stdin inputs when stderr is a terminal
 (``--no-progress`` turns it off).
 
-Thresholds: ``--threshold T`` (in [0, 1]) replaces the manifests' thresholds of both guards.
-The shipped manifests hold one calibrated threshold per guard and no named operating points,
-so there is no ``--operating-point`` option.
+Thresholds: ``--operating-point NAME`` picks a named threshold of both manifests
+(``standard``, the shipped default: at most 1 % of the real benign calib traffic flagged;
+``strict``: at most 1 % of hard benign English traffic flagged, mean over strata;
+``balanced``: best F1 on held-back real data); ``--threshold T`` (in [0, 1])
+replaces both guards' thresholds and wins over a point.
 
 Exit status: 0 nothing flagged; 1 at least one text flagged; 2 a usage or input error (a
 missing or unreadable file, a malformed JSONL line, empty input, a models folder that does
-not load, a threshold out of range), with a one-line ``guard-check: error: ...`` on stderr;
+not load, a threshold out of range, an unknown operating point), with a one-line ``guard-check: error: ...`` on stderr;
 130 interrupted.
 
 Torch-free: this module imports only the runtime (onnxruntime, tokenizers, numpy) and the
@@ -85,7 +87,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .cli_common import EXIT_ERROR, EXIT_OK, offline_env, run_cli
-from .errors import DataError, GuardError, InputError, ModelLoadError
+from .errors import DataError, GuardError, InputError, ModelLoadError, OperatingPointError
 
 __all__ = ["EXIT_FLAGGED", "SCHEMA_VERSION", "Item", "build_parser", "read_items", "main"]
 
@@ -158,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=_threshold, default=None, metavar="T",
                    help="decision threshold in [0, 1] for both guards (default: each model's "
                         "calibrated threshold from its manifest)")
+    p.add_argument("--operating-point", default=None, metavar="NAME",
+                   help="named threshold of both manifests: standard (default: at most 1%% of "
+                        "real benign calib traffic flagged), strict (at most 1%% of hard benign "
+                        "English traffic flagged, mean over strata) or balanced (best F1 on "
+                        "held-back real data)")
     p.add_argument("--cpu", action="store_true", help="run on CPU even when a GPU is available")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p
@@ -300,7 +307,9 @@ def _load_guard(args: argparse.Namespace) -> Any:
     try:
         return Guard.load(args.models, providers="cpu" if args.cpu else None,
                           input_threshold=args.threshold, output_threshold=args.threshold,
-                          on_oversize="scan")
+                          operating_point=args.operating_point, on_oversize="scan")
+    except OperatingPointError as e:
+        raise ModelLoadError(f"--operating-point: {e}") from None
     except GuardError as e:
         raise ModelLoadError(f"cannot load {what}: {e}") from None
     except OSError as e:  # an unreadable file in the folder

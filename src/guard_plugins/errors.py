@@ -39,6 +39,11 @@ class InputError(GuardError, ValueError):
     """Content handed to a guard cannot be scored (wrong type, unusable message list)."""
 
 
+class OperatingPointError(InputError, ModelLoadError):
+    """An ``operating_point`` the manifests do not have (or a value that is not a name): a
+    configuration error, so the proxy refuses to start even when it fails open."""
+
+
 class GuardBusyError(GuardError):
     """No output-stream slot came free in time (``max_streams`` streams already open).
 

@@ -330,7 +330,15 @@ def evaluate_input(guard: GuardLike, data: EvalData, *, group_by: Sequence[str] 
     return EvalResult(kind="input", data_path=data.path, items=items,
                       bad_lines=[(b.line, b.reason) for b in data.bad], threshold=threshold,
                       models=models, chunking=None, group_by=list(group_by),
-                      seconds=time.perf_counter() - t0, target_fpr=target_fpr)
+                      seconds=time.perf_counter() - t0, target_fpr=target_fpr,
+                      meta={"operating_points": guard_points(guard, "input")})
+
+
+def guard_points(guard: Any, kind: str) -> dict[str, float]:
+    """``{name: threshold}`` of the named operating points of ``guard``'s ``kind`` model
+    (empty for a guard without them); every suite row is also measured at these."""
+    points = getattr(guard, "operating_points", None)
+    return dict(points.get(kind) or {}) if isinstance(points, dict) else {}
 
 
 def _item(rec: EvalRecord, v: _VerdictLike, batch: int) -> ItemResult:
@@ -399,7 +407,8 @@ def evaluate_output(guard: GuardLike, data: EvalData, *, chunking: ChunkSpec | N
     return EvalResult(kind="output", data_path=data.path, items=items,
                       bad_lines=[(b.line, b.reason) for b in data.bad], threshold=threshold,
                       models=models, chunking=spec, group_by=list(group_by),
-                      seconds=time.perf_counter() - t0, target_fpr=target_fpr)
+                      seconds=time.perf_counter() - t0, target_fpr=target_fpr,
+                      meta={"operating_points": guard_points(guard, "output")})
 
 
 def evaluate(guard: GuardLike, data: EvalData, **kwargs: Any) -> EvalResult:

@@ -118,9 +118,12 @@ def check_goals(result: dict[str, Any], previous: dict[str, dict[str, Any]] | No
     en = rows.get(_EN_RESPONSES)
     goals.append(_goal("unseen responses pooled (English): AUPRC", metric(en, "auprc"), ">= 0.50",
                        en and (metric(en, "auprc") or 0) >= 0.50))
-    goals.append(_goal("unseen responses pooled (English): F1 at the shipped threshold "
-                       "(the goal names the `balanced` operating point)", metric(en, "f1"),
-                       ">= 0.50", en and (metric(en, "f1") or 0) >= 0.50))
+    bal = ((en or {}).get("points") or {}).get("balanced")
+    f1 = bal["f1"] if bal else metric(en, "f1")
+    goals.append(_goal("unseen responses pooled (English): F1 at the `balanced` operating point"
+                       if bal else "unseen responses pooled (English): F1 at the shipped threshold "
+                       "(the models have no `balanced` operating point)", f1,
+                       ">= 0.50", en and (f1 or 0) >= 0.50))
     for name in POOLED_REALWORLD:
         cur, pr = rows.get(name), prev.get(name)
         if cur is None or pr is None:

@@ -108,7 +108,7 @@ def pool_items(name: str, results: Sequence[EvalResult],
     return EvalResult(kind=first.kind, data_path=name, items=items, bad_lines=[],
                       threshold=first.threshold, models=first.models, chunking=first.chunking,
                       group_by=[], seconds=sum(r.seconds for r in results),
-                      target_fpr=first.target_fpr)
+                      target_fpr=first.target_fpr, meta=dict(first.meta))
 
 
 def fmt(x: Any, pct: bool = False) -> str:
@@ -143,7 +143,9 @@ def suite_row(name: str, res: EvalResult, extra: dict[str, Any]) -> SuiteRow:
     """One suite row of an :class:`EvalResult`: the decision metrics at the shipped threshold,
     AUPRC, ROC AUC, recall at 1 % and 5 % FPR (threshold-free: from the scores); for outputs
     the same under the streaming rule (``stream_*``) and the median share of tokens seen
-    before the halt. ``extra`` is merged in last."""
+    before the halt; ``points``: precision, recall, F1 and FPR at each named operating point
+    of the model (outputs: the whole-response score, i.e. the streaming rule's running maximum
+    over every prefix). ``extra`` is merged in last."""
     obj = res.to_json()
     m = obj["metrics"]
     y = res.labels
@@ -163,4 +165,15 @@ def suite_row(name: str, res: EvalResult, extra: dict[str, Any]) -> SuiteRow:
                    stream_recall_at_5pct_fpr=M.recall_at_fpr(y, ss, HIGH_FPR),
                    stream_agreement=s["agreement_with_whole"],
                    median_halt=s["halt_token_fraction"]["median"])
+    points = res.meta.get("operating_points") or {}
+    if points and len(y):
+        # whole-response scores for outputs: the streamed run stopped at the loaded threshold's
+        # halt, so its running max understates any higher point; check() gives the max over
+        # every prefix, which is what a stream at that point would have reached (bit for bit)
+        row["points"] = {name: {"threshold": t, **_at(y, res.scores, t)} for name, t in points.items()}
     return M.json_safe(row)
+
+
+def _at(y: Any, scores: Any, threshold: float) -> dict[str, Any]:
+    c = M.confusion(y, scores, threshold)
+    return {"precision": c.precision, "recall": c.recall, "f1": c.f1, "fpr": c.fpr}

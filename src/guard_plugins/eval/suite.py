@@ -382,9 +382,38 @@ def render_suite(result: dict[str, Any], command: str, meta: dict[str, Any],
         lines += ["## Input guard", ""] + _input_lines(ins)
     if outs:
         lines += ["## Output guard (whole response / streaming rule)", ""] + _output_lines(outs)
+    lines += points_lines(rows)
     if result["notes"]:
         lines += ["Notes:", ""] + [f"- {n}" for n in result["notes"]] + [""]
     return "\n".join(lines)
+
+
+def points_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Every set at each named operating point of the manifests (``row["points"]``; outputs
+    under the streaming rule); nothing when the models have no named points."""
+    have = [r for r in rows if r.get("points")]
+    if not have:
+        return []
+    names = sorted({n for r in have for n in r["points"]})
+    out = ["## Every set at each operating point", "",
+           "Precision / recall / F1 / FPR at each named threshold of the manifests (`strict`: at "
+           "most 1 % of hard benign calib traffic flagged, mean over strata; `balanced`: best "
+           "source-balanced F1 on the real calib rows). Outputs: the whole-response score (the "
+           "streaming rule's running maximum over every prefix). "
+           "Thresholds: " + "; ".join(
+               f"{k} {n} {_f(next(r['points'][n]['threshold'] for r in have if r['kind'] == k and n in r['points']))}"
+               for k in ("input", "output") for n in names
+               if any(r["kind"] == k and n in r["points"] for r in have)) + ".", "",
+           "| set | kind | n | " + " | ".join(f"{n} P / R / F1 / FPR" for n in names) + " |",
+           "|---|---|---|" + "---|" * len(names)]
+    for r in have:
+        cells = []
+        for n in names:
+            p = r["points"].get(n)
+            cells.append("–" if p is None else " / ".join(
+                _pct(p[m]) if m == "fpr" else _f(p[m]) for m in ("precision", "recall", "f1", "fpr")))
+        out.append(f"| {r['set']} | {r['kind']} | {r['n']} | " + " | ".join(cells) + " |")
+    return out + [""]
 
 
 def build_parser() -> argparse.ArgumentParser:

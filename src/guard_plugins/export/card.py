@@ -140,9 +140,16 @@ def _at_a_glance(manifest: Mapping[str, Any], version: str | None) -> list[str]:
                                 f"up to {win.get('output_max_prompt', '?')} tokens); longer "
                                 "responses are re-primed with the recent text"])
     thr = manifest.get("threshold")
-    rows.append(["threshold", f"{thr:.4f}" + (
-        f", set for {_pct(cal.get('target_fpr'), 0)} FPR on the calibration split "
-        f"(achieved {_pct(cal.get('fpr'), 2)}, recall {_num(cal.get('recall'))})" if cal else "")])
+    points = manifest.get("operating_points") or {}
+    if points:
+        default = manifest.get("default_operating_point")
+        rows.append(["threshold", f"{thr:.4f} (operating point `{default}`, the default); "
+                     + ", ".join(f"`{n}` {p['threshold']:.4f}" for n, p in points.items() if n != default)
+                     + " (see Operating points)"])
+    else:
+        rows.append(["threshold", f"{thr:.4f}" + (
+            f", set for {_pct(cal.get('target_fpr'), 0)} FPR on the calibration split "
+            f"(achieved {_pct(cal.get('fpr'), 2)}, recall {_num(cal.get('recall'))})" if cal else "")])
     rows.append(["constitution", f"{const.get('name', '?')} v{const.get('version', '?')}"])
     return _md_table(["", ""], rows)
 
@@ -362,10 +369,15 @@ def _limits(kind: str, manifest: Mapping[str, Any] | None = None) -> list[str]:
         "- **Sources it never saw.** The real-world results are on held-out rows of sources the "
         "model was trained on. On text from other sources, recall and ranking are lower: "
         "evaluate on your own traffic (`guard-eval`) before relying on the numbers above.",
-        "- **One operating point.** The threshold is calibrated for one false-positive rate on "
-        "a pooled calibration set; scores are not calibrated probabilities elsewhere. Harder "
-        "benign traffic (coding prompts, long multi-turn chats, borderline look-alikes) is "
-        "flagged more often; a different threshold trades recall for false positives.",
+        ("- **Thresholds are measured, not universal.** The operating points below were set "
+         "on one calibration split; scores are not calibrated probabilities elsewhere. Harder "
+         "benign traffic (coding prompts, long multi-turn chats, borderline look-alikes) is "
+         "flagged more often than easy questions at every point (the table by stratum)."
+         if (manifest or {}).get("operating_points") else
+         "- **One operating point.** The threshold is calibrated for one false-positive rate on "
+         "a pooled calibration set; scores are not calibrated probabilities elsewhere. Harder "
+         "benign traffic (coding prompts, long multi-turn chats, borderline look-alikes) is "
+         "flagged more often; a different threshold trades recall for false positives."),
         "- **Its constitution, not a universal taxonomy.** It reflects the constitution's "
         "categories and the label policies of the public sets it learnt from.",
         "- **Not the only safeguard**, and not for decisions about people.",
@@ -414,6 +426,49 @@ def _parity(manifest: Mapping[str, Any]) -> list[str]:
     return out + _md_table(["check", "result"], rows) + [""]
 
 
+def _threshold_section(manifest: Mapping[str, Any]) -> list[str]:
+    points = manifest.get("operating_points") or {}
+    if not points:
+        return ["## Threshold", "",
+                f"Flagged when score >= **{manifest['threshold']:.4g}**, calibrated on the calibration "
+                "split for the target false-positive rate in the table above. Callers may override it "
+                "(`Guard.load(input_threshold=..., output_threshold=...)`; per category for the input "
+                "model).", ""]
+    default = manifest.get("default_operating_point")
+    strata = sorted({g for p in points.values()
+                     for g in (p.get("calibration") or {}).get("benign_fpr_by_stratum", {})})
+    rows = []
+    for name, p in points.items():
+        cal = p.get("calibration") or {}
+        by = cal.get("benign_fpr_by_stratum") or {}
+        bal = cal.get("real_source_balanced") or {}
+        rows.append([f"`{name}`" + (" (default)" if name == default else ""), f"{p['threshold']:.4f}",
+                     _pct(cal.get("benign_fpr_mean_over_strata")),
+                     *[_pct((by.get(g) or {}).get("fpr")) if g in by else "–" for g in strata],
+                     _num(cal.get("recall")), _num(bal.get("f1"))])
+    any_cal = next((p.get("calibration") or {} for p in points.values()), {})
+    out = ["## Operating points", "",
+           f"Flagged when score >= the threshold of the operating point in use (default "
+           f"`{default}`, **{manifest['threshold']:.4g}**). Pick one with "
+           "`Guard.load(operating_point=...)`, `ConstitutionalGuard(operating_point=...)`, "
+           "`operating_point:` in the LiteLLM proxy config or `guard-check --operating-point`; "
+           "explicit thresholds override it.", ""]
+    out += [f"- `{n}`: {p.get('rule', '')}." for n, p in points.items()]
+    out += ["", f"Measured on the calibration split ({any_cal.get('data', '?')}, "
+                f"{_num(any_cal.get('n_benign'))} benign and {_num(any_cal.get('n_harmful'))} harmful rows "
+                "scored by the runtime); benign FPR by stratum, recall on every harmful row, F1 on the "
+                "real rows with sources weighted equally. Strata marked excluded (`synthetic`: "
+                "guard-synth's template rows, not real traffic; `unvalidated_language`: languages "
+                "the model is not validated on, which the `unvalidated_language` option governs) "
+                "are reported but did not set the threshold.", ""]
+    out += _md_table(["point", "threshold", "benign FPR (mean of strata)",
+                      *[g + (" (excluded)" if any(((p.get("calibration") or {}).get("benign_fpr_by_stratum")
+                                                    or {}).get(g, {}).get("excluded") for p in points.values())
+                             else "") for g in strata],
+                      "recall", "real F1"], rows)
+    return out + [""]
+
+
 def model_card(manifest: Mapping[str, Any], *, untrained: bool = False,
                results: Mapping[str, Any] | None = None, version: str | None = None,
                release_notes: str | None = None) -> str:
@@ -436,11 +491,7 @@ def model_card(manifest: Mapping[str, Any], *, untrained: bool = False,
     out += _limits(kind, manifest)
     if results:
         out += _results(kind, results)
-    out += ["## Threshold", "",
-            f"Flagged when score >= **{manifest['threshold']:.4g}**, calibrated on the calibration "
-            "split for the target false-positive rate in the table above. Callers may override it "
-            "(`Guard.load(input_threshold=..., output_threshold=...)`; per category for the input "
-            "model).", ""]
+    out += _threshold_section(manifest)
     out += _dev_metrics(manifest)
     out += _training_data(manifest)
     out += _details(manifest)

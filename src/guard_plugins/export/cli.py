@@ -1,4 +1,7 @@
-"""``guard-export CHECKPOINT --out DIR``: export a trained guard checkpoint to ONNX."""
+"""``guard-export CHECKPOINT --out DIR``: export a trained guard checkpoint to ONNX.
+
+``guard-export operating-points MODELS --data DATASET``: calibrate the named thresholds
+(``strict``, ``balanced``) of exported models (:mod:`.operating_points`)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "ONNX model folder for the torch-free runtime: model.onnx (int8 by default), "
                     "tokenizer.json, manifest.json (sha256 of every file) and MODEL_CARD.md. "
                     "A parity check (torch vs ONNX, int8 vs fp32, cached vs full pass) runs on "
-                    "every export and fails the export loudly.")
+                    "every export and fails the export loudly. `guard-export operating-points "
+                    "--help`: calibrate named thresholds (strict, balanced) of exported models.")
     p.add_argument("checkpoint", type=Path, help="checkpoint folder written by guard-train")
     p.add_argument("--out", type=Path, required=True, help="output folder (a previous export there is replaced; any other non-empty folder is refused)")
     p.add_argument("--quantize", choices=["int8", "none"], default="int8",
@@ -50,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "operating-points":
+        from .operating_points import main as points_main
+
+        return points_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     opts = ExportOptions(quantize=args.quantize, opset=args.opset, optimize=args.optimize,

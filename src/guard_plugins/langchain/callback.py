@@ -126,6 +126,12 @@ class ConstitutionalGuard(BaseCallbackHandler):
             verdict's ``language`` and ``language_validated`` say what was found
             (docs/operations.md, "Languages"). For a loaded ``Guard``, pass it to
             ``Guard.load`` instead.
+        operating_point: when the handler loads the models, the named threshold of both
+            manifests (``"standard"``, the shipped default: at most 1 % of the real benign calib
+            traffic flagged; ``"strict"``: at most 1 % of hard benign English traffic flagged,
+            mean over strata; ``"balanced"``: best F1 on held-back real data; ``None``: the
+            manifests' default). ``thresholds`` override it. For a loaded
+            ``Guard``, pass it to ``Guard.load`` instead.
     """
 
     raise_error: bool = True
@@ -146,6 +152,7 @@ class ConstitutionalGuard(BaseCallbackHandler):
         on_oversize: Literal["reject", "scan"] | None = None,
         window_cache_mb: float | None | Literal["default"] = "default",
         unvalidated_language: Literal["score", "flag", "allow", "default"] = "default",
+        operating_point: str | None = None,
     ) -> None:
         super().__init__()
         if fail_mode not in ("closed", "open"):
@@ -159,6 +166,11 @@ class ConstitutionalGuard(BaseCallbackHandler):
             load_options.update(policy_option(unvalidated_language))
         except InputError as exc:
             raise GuardConfigError(str(exc)) from None
+        if operating_point is not None:
+            if not isinstance(operating_point, str):
+                raise GuardConfigError(f"operating_point: expected a name such as 'strict' or "
+                                       f"'balanced', got {operating_point!r}")
+            load_options["operating_point"] = operating_point
         self.guard, self._post_thresholds = load_guard(guard, self.thresholds, **load_options)
         self.fail_mode: FailMode = fail_mode
         self.scan_roles = validate_roles(scan_roles)

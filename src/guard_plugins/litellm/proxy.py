@@ -99,6 +99,12 @@ class ConstitutionalGuardrail(CustomGuardrail):
       in a validated language (``allow``: the output guard still watches the answer). The
       input verdict's ``language`` is in the logs and error details (docs/operations.md,
       "Languages").
+    - ``operating_point`` (default: the manifests' ``default_operating_point``, ``standard``
+      for the shipped models: at most 1 % of the real benign calib traffic flagged): a named
+      threshold of both manifests; ``strict`` (at most 1 % of hard benign English traffic
+      flagged, mean over strata) or ``balanced`` (best F1 on held-back real data); ``input_threshold`` / ``output_threshold`` override it (docs/operations.md,
+      "Thresholds and operating points"). An unknown name stops the proxy at startup, even
+      with ``fail_closed: false`` (a configuration error, not a guard failure).
     - ``mode``: ``pre_call`` or ``during_call`` run the input check, ``post_call`` the output
       checks (whole responses and streams). Use ``[pre_call, post_call]``.
     """
@@ -135,6 +141,7 @@ class ConstitutionalGuardrail(CustomGuardrail):
         cache_log_s: float = 60.0,
         unvalidated_language: Literal["score", "flag", "allow", "default"] = "default",
         decode_outputs: bool = True,
+        operating_point: str | None = None,
         guard: Any = None,
         **kwargs: Any,
     ):
@@ -149,9 +156,9 @@ class ConstitutionalGuardrail(CustomGuardrail):
         self.cache_log_s = float(cache_log_s)
         language = policy_option(unvalidated_language)  # ``null`` in config.yaml: the default
         unvalidated_language = language.get("unvalidated_language", "default")
-        if guard is not None and language:
-            raise InputError("guardrail option unvalidated_language configures loading: pass it to "
-                             "Guard.load(...) for a loaded guard")
+        if guard is not None and (language or operating_point is not None):
+            raise InputError("guardrail options unvalidated_language and operating_point configure "
+                             "loading: pass them to Guard.load(...) for a loaded guard")
         self._cache_logged = time.monotonic()
         self.fail_closed = bool(fail_closed)
         self.policy: GuardPolicy | None
@@ -165,7 +172,8 @@ class ConstitutionalGuardrail(CustomGuardrail):
                                    stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams),
                                    window_cache_mb=window_cache_mb,
                                    unvalidated_language=unvalidated_language,
-                                   decode_outputs=bool(decode_outputs))
+                                   decode_outputs=bool(decode_outputs),
+                                   operating_point=operating_point)
             self.policy = GuardPolicy(guard=guard, fail_closed=self.fail_closed,
                                       output_action=output_action, replacement_text=replacement_text,
                                       max_input_tokens=max_input_tokens, on_oversize=on_oversize)

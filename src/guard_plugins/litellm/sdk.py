@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import litellm
 from litellm.types.utils import ModelResponse
 
-from ..errors import BlockedError, InputError
+from ..errors import BlockedError, InputError, OperatingPointError
 from ..runtime.language import policy_option
 from ..policy import Decision, GuardPolicy, StreamJudge, StreamLease
 from .coalesce import batches
@@ -78,7 +78,7 @@ def load_guard(path: str | os.PathLike[str] | None = None,
                stream_wait_s: float | None = None, batch_streams: bool = False,
                window_cache_mb: float | None | Literal["default"] = "default",
                unvalidated_language: Literal["score", "flag", "allow", "default"] = "default",
-               decode_outputs: bool = True) -> Guard:
+               decode_outputs: bool = True, operating_point: str | None = None) -> Guard:
     """``Guard.load(...)`` cached per process and per options (the proxy and SDK share one).
 
     ``path`` None means the embedded default models; thresholds ``None`` keep the
@@ -86,8 +86,11 @@ def load_guard(path: str | os.PathLike[str] | None = None,
     keep the runtime's (64 streams, 60 s); ``window_cache_mb`` ``"default"`` keeps 32 MB;
     ``unvalidated_language`` (``"score"``, ``"flag"`` or ``"allow"``; ``"default"``: the
     runtime's ``"score"``) decides what a prompt in a language the input model was not
-    validated on does (docs/operations.md, "Languages"). Raises ``ModelLoadError`` as the
-    runtime does, ``InputError`` for a bad option value.
+    validated on does (docs/operations.md, "Languages"). ``operating_point`` (``"standard"``,
+    ``"strict"``, ``"balanced"``; ``None``: the manifests' default) picks a named threshold of both
+    manifests; explicit thresholds win (docs/operations.md, "Thresholds and operating
+    points"). Raises ``ModelLoadError`` as the runtime does, ``InputError`` for a bad option
+    value (``OperatingPointError``, both, for a point the manifests lack).
     """
     from ..runtime import Guard
 
@@ -95,11 +98,15 @@ def load_guard(path: str | os.PathLike[str] | None = None,
         if val is not None and not 0.0 <= float(val) <= 1.0:
             raise InputError(f"{name} must be in [0, 1], got {val!r}")
     language = policy_option(unvalidated_language)  # InputError for anything but a policy or "default"
+    if operating_point is not None and not isinstance(operating_point, str):
+        raise OperatingPointError(f"operating_point must be a name such as 'strict' or 'balanced', "
+                                  f"got {operating_point!r}")
     spec = _providers_spec(providers)
     cats = tuple(sorted((category_thresholds or {}).items()))
     key = (None if path is None else os.fspath(path), spec, input_threshold, output_threshold,
            cats, intra_op_threads, bool(batching), max_batch_tokens, max_streams, stream_wait_s,
-           bool(batch_streams), window_cache_mb, language.get("unvalidated_language"), bool(decode_outputs))
+           bool(batch_streams), window_cache_mb, language.get("unvalidated_language"), bool(decode_outputs),
+           operating_point)
     with _GUARDS_LOCK:
         guard = _GUARDS.get(key)
         if guard is None:
@@ -115,6 +122,8 @@ def load_guard(path: str | os.PathLike[str] | None = None,
             extra.update(language)
             if not decode_outputs:
                 extra["decode_outputs"] = False
+            if operating_point is not None:
+                extra["operating_point"] = operating_point
             guard = Guard.load(key[0], list(spec) if isinstance(spec, tuple) else spec,
                                input_threshold=input_threshold, output_threshold=output_threshold,
                                category_thresholds=dict(cats) or None,

@@ -44,12 +44,21 @@ class Guard:
              window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB,
              unvalidated_language: UnvalidatedPolicy = DEFAULT_UNVALIDATED_LANGUAGE,
              normalize_outputs: bool = True, decode_outputs: bool = True,
-             max_decoders: int = DEFAULT_MAX_DECODERS) -> Guard:
+             max_decoders: int = DEFAULT_MAX_DECODERS,
+             operating_point: str | None = None) -> Guard:
         """Load ``path/input`` and ``path/output`` (``None``: the embedded default models).
 
         Every file is checked against the manifest's sha256 (``IntegrityError`` otherwise).
         ``providers``: ``None``/``"auto"`` (CUDA when available, else CPU), ``"cpu"``,
-        ``"cuda"`` or an onnxruntime provider list. Thresholds default to the manifests'.
+        ``"cuda"`` or an onnxruntime provider list.
+
+        Thresholds: ``operating_point`` picks a named point from both manifests:
+        ``"standard"`` (the shipped default: at most 1 % of the real benign calib traffic
+        flagged, pooled), ``"strict"`` (at most 1 % of hard benign English traffic flagged,
+        mean over strata: fewer false alarms, less recall) or ``"balanced"`` (best F1 on
+        held-back real data: more recall, more false alarms); ``Guard.operating_points`` lists
+        them, and an unknown name raises ``OperatingPointError`` naming them. ``None`` keeps
+        each manifest's default. ``input_threshold`` / ``output_threshold`` override either.
         A folder holding only one of the two models loads that one. ``decode_obfuscations``:
         the input guard also scores base64 / rot13 / leetspeak / spaced / reversed / homoglyph
         decodings of a prompt when a detector fires (``runtime/decode.py``), keeping the max.
@@ -104,12 +113,14 @@ class Guard:
                              max_input_tokens=max_input_tokens, on_oversize=on_oversize,
                              batching=batching, max_batch_tokens=max_batch_tokens,
                              window_cache_mb=window_cache_mb,
-                             unvalidated_language=unvalidated_language) if has_in else None
+                             unvalidated_language=unvalidated_language,
+                             operating_point=operating_point) if has_in else None
         og = OutputGuard.load(root / "output", providers, verify=verify, threshold=output_threshold,
                               intra_op_threads=intra_op_threads, max_streams=max_streams,
                               stream_wait_s=stream_wait_s, batch_streams=bool(batch_streams),
                               normalize_outputs=normalize_outputs, decode_outputs=decode_outputs,
-                              max_decoders=max_decoders) if has_out else None
+                              max_decoders=max_decoders,
+                              operating_point=operating_point) if has_out else None
         return cls(ig, og)
 
     def _need(self, which: str) -> Any:
@@ -122,6 +133,12 @@ class Guard:
     def providers(self) -> dict[str, list[str]]:
         """``{"input": [...], "output": [...]}``: providers the sessions actually use."""
         return {k: g.providers for k, g in (("input", self.input), ("output", self.output)) if g}
+
+    @property
+    def operating_points(self) -> dict[str, dict[str, float]]:
+        """``{"input": {name: threshold}, "output": {...}}`` from the manifests (``{}`` for a
+        model without named points); each guard's ``operating_point`` says which it applies."""
+        return {k: dict(g.operating_points) for k, g in (("input", self.input), ("output", self.output)) if g}
 
     def cache_stats(self) -> CacheStats | None:
         """The input window cache's counters (hits, misses, entries, bytes); ``None`` when

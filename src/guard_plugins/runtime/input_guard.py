@@ -15,7 +15,7 @@ from ._common import check_threshold, sigmoid, windowing
 from .decode import decoded_variants
 from .language import (DEFAULT_UNVALIDATED_LANGUAGE, LanguageReport, UnvalidatedPolicy, check_policy,
                        decide, report, shared_language_id)
-from .manifest import load_manifest
+from .manifest import load_manifest, operating_points, resolve_threshold
 from .scheduler import WindowScheduler
 from .session import ProviderSpec, make_session
 from .text import render_segments
@@ -85,7 +85,8 @@ class InputGuard:
                  on_oversize: OversizePolicy = "reject", batching: bool = True,
                  max_batch_tokens: int | None = None,
                  window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB,
-                 unvalidated_language: UnvalidatedPolicy = DEFAULT_UNVALIDATED_LANGUAGE):
+                 unvalidated_language: UnvalidatedPolicy = DEFAULT_UNVALIDATED_LANGUAGE,
+                 operating_point: str | None = None):
         self.folder = folder
         self.manifest = manifest
         self._session = session
@@ -94,8 +95,9 @@ class InputGuard:
         self.categories: tuple[str, ...] = tuple(manifest.get("categories") or ())
         win = windowing(manifest)
         self.window, self.stride = win["input_window"], win["input_stride"]
-        self.threshold = check_threshold(manifest["threshold"] if threshold is None else threshold,
-                                         f"{folder} threshold")
+        self.threshold, self.operating_point = resolve_threshold(manifest, folder, threshold,
+                                                                 operating_point)
+        self.operating_points = operating_points(manifest, folder)
         merged = dict(manifest.get("category_thresholds") or {})
         merged.update(category_thresholds or {})
         unknown = set(merged) - set(self.categories)
@@ -147,13 +149,16 @@ class InputGuard:
              on_oversize: OversizePolicy = "reject", batching: bool = True,
              max_batch_tokens: int | None = None,
              window_cache_mb: float | None = DEFAULT_WINDOW_CACHE_MB,
-             unvalidated_language: UnvalidatedPolicy = DEFAULT_UNVALIDATED_LANGUAGE) -> InputGuard:
+             unvalidated_language: UnvalidatedPolicy = DEFAULT_UNVALIDATED_LANGUAGE,
+             operating_point: str | None = None) -> InputGuard:
         """Load an exported input model folder (checks sha256 of every file first).
 
         ``window_cache_mb``: bound of the window-score cache (``runtime/window_cache.py``;
         default 32 MB; ``0`` or ``None``: no cache). ``unvalidated_language``: ``"score"``
         (default), ``"flag"`` or ``"allow"`` for text in a language the manifest does not list
-        as validated (``runtime/language.py``); ``"flag"``/``"allow"`` need that list."""
+        as validated (``runtime/language.py``); ``"flag"``/``"allow"`` need that list.
+        ``operating_point``: a named threshold of the manifest (``"standard"``, ``"strict"``, ``"balanced"``;
+        ``None``: its default); an explicit ``threshold`` wins."""
         folder = Path(folder)
         manifest = load_manifest(folder, kind="input", verify=verify)
         tinfo = manifest["tokenizer"]
@@ -165,7 +170,8 @@ class InputGuard:
                    category_thresholds=category_thresholds, batch_size=batch_size,
                    decode_obfuscations=decode_obfuscations, max_input_tokens=max_input_tokens,
                    on_oversize=on_oversize, batching=batching, max_batch_tokens=max_batch_tokens,
-                   window_cache_mb=window_cache_mb, unvalidated_language=unvalidated_language)
+                   window_cache_mb=window_cache_mb, unvalidated_language=unvalidated_language,
+                   operating_point=operating_point)
 
     @property
     def providers(self) -> list[str]:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import IntegrityError, ModelLoadError
+from ..errors import IntegrityError, ModelLoadError, OperatingPointError
 
 MANIFEST_FILE = "manifest.json"
 SCHEMA_VERSION = 1
@@ -84,9 +84,70 @@ def load_manifest(folder: str | Path, *, kind: str | None = None, verify: bool =
     for needed in (manifest["onnx"].get("file"), manifest["tokenizer"].get("file")):
         if needed not in files:
             raise ModelLoadError(f"{mpath}: {needed!r} is not listed in 'files'")
+    operating_points(manifest, mpath)  # a malformed block is refused at load, not at use
     if verify:
         verify_files(folder, files)
     return manifest
+
+
+def operating_points(manifest: dict[str, Any], where: Any = "manifest") -> dict[str, float]:
+    """``{name: threshold}`` of the manifest's named operating points (``{}`` when it has none).
+
+    Schema (docs/ARCHITECTURE.md section 4): ``operating_points`` maps a name to an object
+    with at least ``threshold`` in [0, 1]; ``default_operating_point`` names the one whose
+    threshold is the manifest's ``threshold``. Raises :class:`ModelLoadError` naming the
+    field when the block is malformed or the default disagrees with ``threshold``.
+    """
+    block = manifest.get("operating_points")
+    if block is None:
+        if manifest.get("default_operating_point") is not None:
+            raise ModelLoadError(f"{where}: default_operating_point is set but operating_points is missing")
+        return {}
+    if not isinstance(block, dict) or not block:
+        raise ModelLoadError(f"{where}: 'operating_points' must map names to objects with a threshold")
+    out: dict[str, float] = {}
+    for name, point in block.items():
+        t = point.get("threshold") if isinstance(point, dict) else None
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= float(t) <= 1.0:
+            raise ModelLoadError(f"{where}: operating_points.{name}.threshold must be a number in "
+                                 f"[0, 1], got {t!r}")
+        out[str(name)] = float(t)
+    default = manifest.get("default_operating_point")
+    if default not in out:
+        raise ModelLoadError(f"{where}: default_operating_point {default!r} is not one of the "
+                             f"operating_points {sorted(out)}")
+    if abs(out[default] - float(manifest["threshold"])) > 1e-9:
+        raise ModelLoadError(f"{where}: threshold {manifest['threshold']!r} differs from the default "
+                             f"operating point {default!r} ({out[default]!r})")
+    return out
+
+
+def resolve_threshold(manifest: dict[str, Any], folder: Any, threshold: float | None,
+                      operating_point: str | None) -> tuple[float, str | None]:
+    """The threshold a guard applies and the operating point it came from.
+
+    An explicit ``threshold`` wins (point ``None``); else the named ``operating_point``; else
+    the manifest's ``threshold`` (its ``default_operating_point``, when it names one). A name
+    the manifest lacks raises :class:`~guard_plugins.errors.OperatingPointError` (a
+    configuration error: an ``InputError`` and a ``ModelLoadError``), even when an explicit
+    threshold would win, so a typo is never silently ignored.
+    """
+    from ._common import check_threshold
+
+    if operating_point is not None and not isinstance(operating_point, str):
+        raise OperatingPointError(f"operating_point must be a name such as 'strict' or 'balanced', "
+                                  f"got {operating_point!r}")
+    points = operating_points(manifest, folder)
+    if operating_point is not None and operating_point not in points:
+        have = f"it has {sorted(points)}" if points else (
+            "its manifest has no operating points (add them with guard-export operating-points)")
+        raise OperatingPointError(f"{folder}: no operating point {operating_point!r}; {have}")
+    if threshold is not None:
+        return check_threshold(threshold, f"{folder} threshold"), None
+    if operating_point is None:
+        return (check_threshold(manifest["threshold"], f"{folder} threshold"),
+                manifest.get("default_operating_point") if points else None)
+    return points[operating_point], operating_point
 
 
 def verify_files(folder: Path, files: dict[str, Any]) -> None:

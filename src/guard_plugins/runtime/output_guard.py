@@ -59,9 +59,9 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import InputError, ModelLoadError
-from ._common import check_threshold, even_rows, sigmoid, windowing
+from ._common import even_rows, sigmoid, windowing
 from .batcher import StreamBatcher, supports_batching
-from .manifest import load_manifest
+from .manifest import load_manifest, operating_points, resolve_threshold
 from .normalize import DECODERS, StreamNormalizer, merge, normalize
 from .session import ProviderSpec, make_session
 from .slots import DEFAULT_MAX_STREAMS, DEFAULT_WAIT_S, StreamSlot, StreamSlots
@@ -120,7 +120,7 @@ class OutputGuard:
                  stream_wait_s: float = DEFAULT_WAIT_S, batch_streams: bool = False,
                  batch_workers: int | None = None, batch_rows: int = 32,
                  normalize_outputs: bool = True, decode_outputs: bool = True,
-                 max_decoders: int = DEFAULT_MAX_DECODERS):
+                 max_decoders: int = DEFAULT_MAX_DECODERS, operating_point: str | None = None):
         for name, flag in (("normalize_outputs", normalize_outputs), ("decode_outputs", decode_outputs)):
             if not isinstance(flag, bool):
                 raise InputError(f"{name} must be True or False, got {flag!r}")
@@ -141,8 +141,9 @@ class OutputGuard:
         self.max_len = win["output_max_len"]
         self.max_prompt = win["output_max_prompt"]
         self.carry = win["output_carry"]
-        self.threshold = check_threshold(manifest["threshold"] if threshold is None else threshold,
-                                         f"{folder} threshold")
+        self.threshold, self.operating_point = resolve_threshold(manifest, folder, threshold,
+                                                                 operating_point)
+        self.operating_points = operating_points(manifest, folder)
         self._past_names = [i.name for i in session.get_inputs() if i.name.startswith("past_key_values.")]
         self._present_names = [o.name for o in session.get_outputs() if o.name.startswith("present.")]
         if not self._past_names or len(self._past_names) != len(self._present_names):
@@ -188,7 +189,8 @@ class OutputGuard:
              stream_wait_s: float = DEFAULT_WAIT_S, batch_streams: bool = False,
              batch_workers: int | None = None, batch_rows: int = 32,
              normalize_outputs: bool = True, decode_outputs: bool = True,
-             max_decoders: int = DEFAULT_MAX_DECODERS) -> OutputGuard:
+             max_decoders: int = DEFAULT_MAX_DECODERS,
+             operating_point: str | None = None) -> OutputGuard:
         """Load an exported output model folder (checks sha256 of every file first).
         ``intra_op_threads``: ``None`` gives :data:`DEFAULT_INTRA_OP_THREADS` (1); ``0``
         onnxruntime's own default (its thread pool). ``batch_streams``: concurrent streams
@@ -199,7 +201,9 @@ class OutputGuard:
         ``normalize_outputs``: fold look-alikes, invisible characters, leetspeak and spaced
         letters before the tokenizer (:mod:`.normalize`); ``decode_outputs``: score decoded
         base64 / hex / rot13 / reversed spans in parallel streams, at most ``max_decoders``
-        per response (the module docstring)."""
+        per response (the module docstring). ``operating_point``: a named threshold of the
+        manifest (``"standard"``, ``"strict"``, ``"balanced"``; ``None``: its default); an explicit
+        ``threshold`` wins."""
         folder = Path(folder)
         manifest = load_manifest(folder, kind="output", verify=verify)
         tinfo = manifest["tokenizer"]
@@ -212,7 +216,7 @@ class OutputGuard:
                    stream_wait_s=stream_wait_s, batch_streams=batch_streams,
                    batch_workers=batch_workers, batch_rows=batch_rows,
                    normalize_outputs=normalize_outputs, decode_outputs=decode_outputs,
-                   max_decoders=max_decoders)
+                   max_decoders=max_decoders, operating_point=operating_point)
 
     @property
     def providers(self) -> list[str]:

@@ -396,9 +396,10 @@ def points_lines(rows: list[dict[str, Any]]) -> list[str]:
         return []
     names = sorted({n for r in have for n in r["points"]})
     out = ["## Every set at each operating point", "",
-           "Precision / recall / F1 / FPR at each named threshold of the manifests (`strict`: at "
-           "most 1 % of hard benign calib traffic flagged, mean over strata; `balanced`: best "
-           "source-balanced F1 on the real calib rows). Outputs: the whole-response score (the "
+           "Precision / recall / F1 / FPR at each named threshold of the manifests (`standard`: "
+           "the release threshold, the shipped default; `strict`: at most 1 % of hard benign "
+           "calib traffic flagged, mean over strata; `balanced`: best source-balanced F1 on the "
+           "real calib rows). Outputs: the whole-response score (the "
            "streaming rule's running maximum over every prefix). "
            "Thresholds: " + "; ".join(
                f"{k} {n} {_f(next(r['points'][n]['threshold'] for r in have if r['kind'] == k and n in r['points']))}"

@@ -20,16 +20,19 @@ def tiny(tmp_path_factory) -> Path:
     return tiny_models(tmp_path_factory.getbasetemp() / "tiny_int8", "int8")
 
 
-def test_run_all_quick(tiny, tmp_path):
-    out = tmp_path / "results.json"
+def run_bench(script: str, *args: str, out: Path) -> dict:
+    """Run ``bench/<script>`` offline with ``args`` and ``--out out``; its JSON result."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false"}
-    r = subprocess.run([sys.executable, str(REPO / "bench" / "run_all.py"), "--quick",
-                        "--models", str(tiny), "--checkpoints", str(tiny / "ckpt"),
-                        "--out", str(out), "--threads", "1"],
+    r = subprocess.run([sys.executable, str(REPO / "bench" / script), *args, "--out", str(out)],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    res = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_run_all_quick(tiny, tmp_path):
+    res = run_bench("run_all.py", "--quick", "--models", str(tiny), "--checkpoints", str(tiny / "ckpt"),
+                    "--threads", "1", out=tmp_path / "results.json")
     assert res["providers"] == {"input": ["CPUExecutionProvider"], "output": ["CPUExecutionProvider"]}
     assert res["machine"]["logical_cores"] >= 1 and res["machine"]["cpu_model"]
     assert res["versions"]["onnxruntime"]
@@ -49,12 +52,7 @@ def test_run_all_quick(tiny, tmp_path):
 
 def test_stream_rows_bench_quick(tiny, tmp_path):
     """bench_stream_rows.py runs and its exactness check holds (feed_many == feed, bit for bit)."""
-    out = tmp_path / "rows.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    r = subprocess.run([sys.executable, str(REPO / "bench" / "bench_stream_rows.py"), "--models", str(tiny),
-                        "--rounds", "1", "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    res = json.loads(out.read_text())
+    res = run_bench("bench_stream_rows.py", "--models", str(tiny), "--rounds", "1", out=tmp_path / "rows.json")
     assert res["exact"] is True and res["response_tokens"] > 0
     assert set(res["catch_up_feed_many"]) == {"1", "2", "4", "8", "16", "32"}
     assert res["lone_stream"]["even_vs_odd_wall"] > 0
@@ -62,13 +60,8 @@ def test_stream_rows_bench_quick(tiny, tmp_path):
 
 def test_stream_batch_bench_quick(tiny, tmp_path):
     """bench_stream_batch.py runs both modes on the tiny models and reports them."""
-    out = tmp_path / "batch.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    r = subprocess.run([sys.executable, str(REPO / "bench" / "bench_stream_batch.py"), "--models", str(tiny),
-                        "--streams", "1,3", "--rounds", "1", "--delay-ms", "0", "--providers", "cpu",
-                        "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    res = json.loads(out.read_text())
+    res = run_bench("bench_stream_batch.py", "--models", str(tiny), "--streams", "1,3", "--rounds", "1",
+                    "--delay-ms", "0", "--providers", "cpu", out=tmp_path / "batch.json")
     assert [lv["streams"] for lv in res["levels"]] == [1, 3]
     for lv in res["levels"]:
         for mode in ("shared_calls", "own_calls"):
@@ -78,13 +71,8 @@ def test_stream_batch_bench_quick(tiny, tmp_path):
 
 def test_history_bench_quick(tiny, tmp_path):
     """bench_history.py runs every scenario on the tiny models; cached and uncached agree."""
-    out = tmp_path / "history.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    r = subprocess.run([sys.executable, str(REPO / "bench" / "bench_history.py"), "--models", str(tiny),
-                        "--rounds", "1", "--questions", "2", "--turns", "3", "--conversations", "3",
-                        "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    res = json.loads(out.read_text())
+    res = run_bench("bench_history.py", "--models", str(tiny), "--rounds", "1", "--questions", "2",
+                    "--turns", "3", "--conversations", "3", out=tmp_path / "history.json")
     assert res["agent"]["rounds"][0]["cache"]["n"] == 2
     assert res["chat"]["3"]["rounds"][0]["cache_s"] > 0
     assert res["memory"]["within_bound"] and res["memory"]["hits"] > 0

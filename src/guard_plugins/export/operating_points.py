@@ -193,14 +193,15 @@ def describe_point(threshold: float, scores: np.ndarray, labels: np.ndarray, str
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
     flag = s >= threshold
+    st = np.asarray(strata, dtype=object)
     by: dict[str, dict[str, Any]] = {}
-    for g in sorted(set(strata[i] for i in np.nonzero(~y)[0])):
-        idx = np.array([i for i in range(s.size) if not y[i] and strata[i] == g])
-        by[g] = {"n": int(idx.size), "fpr": round(float(flag[idx].mean()), 4)}
+    for g in sorted(set(st[~y])):
+        m = ~y & (st == g)
+        by[g] = {"n": int(m.sum()), "fpr": round(float(flag[m].mean()), 4)}
         if g in excluded:
             by[g]["excluded"] = True
     inc = [v["fpr"] for g, v in by.items() if g not in excluded]
-    r = np.asarray(real, dtype=bool) & ~np.isin(np.asarray(strata, dtype=object), list(excluded))
+    r = np.asarray(real, dtype=bool) & ~np.isin(st, list(excluded))
     tp = float(np.sum(weights[r] * (y[r] & flag[r])))
     fp = float(np.sum(weights[r] * (~y[r] & flag[r])))
     fn = float(np.sum(weights[r] * (y[r] & ~flag[r])))
@@ -303,7 +304,9 @@ def calibrate_folder(models: Path, data: Path, kind: str, *, target_fpr: float =
     def lang_key(r: dict[str, Any]) -> str:
         return _lang(r) or "en"
 
-    rows = _sample(rows, lambda r: (r["label"], stratum(r), r.get("source")), max_per_group, seed)
+    for r in rows:  # once per row: the sampling key and the strata below use it
+        r["_stratum"] = stratum(r)
+    rows = _sample(rows, lambda r: (r["label"], r["_stratum"], r.get("source")), max_per_group, seed)
     t0 = time.perf_counter()
     if kind == "input":
         guard = Guard(InputGuard.load(folder, "cpu", window_cache_mb=0, on_oversize="scan"), None)
@@ -314,7 +317,7 @@ def calibrate_folder(models: Path, data: Path, kind: str, *, target_fpr: float =
         raise DataError(f"{folder}: the model gave non-finite scores on {int((~np.isfinite(scores)).sum())} "
                         "calib rows; refusing to calibrate on them")
     labels = np.array([r["label"] for r in rows], dtype=int)
-    strata = [stratum(r) for r in rows]
+    strata = [r["_stratum"] for r in rows]
     # non-English rows in a language the input model is not validated on: reported apart
     if kind == "input" and validated:
         strata = [("unvalidated_language" if s != "harmful" and lang_key(r) not in validated else s)

@@ -44,6 +44,7 @@ from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResu
 from ..errors import InputError
 from ..policy import Decision, GuardPolicy, StreamJudge
 from ..runtime.language import policy_option
+from ..runtime.manifest import point_option
 from ._common import (
     DEFAULT_REFUSAL,
     FailMode,
@@ -164,13 +165,9 @@ class ConstitutionalGuard(BaseCallbackHandler):
         load_options: dict[str, Any] = {} if window_cache_mb == "default" else {"window_cache_mb": window_cache_mb}
         try:
             load_options.update(policy_option(unvalidated_language))
+            load_options.update(point_option(operating_point))
         except InputError as exc:
             raise GuardConfigError(str(exc)) from None
-        if operating_point is not None:
-            if not isinstance(operating_point, str):
-                raise GuardConfigError(f"operating_point: expected a name such as 'strict' or "
-                                       f"'balanced', got {operating_point!r}")
-            load_options["operating_point"] = operating_point
         self.guard, self._post_thresholds = load_guard(guard, self.thresholds, **load_options)
         self.fail_mode: FailMode = fail_mode
         self.scan_roles = validate_roles(scan_roles)

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import litellm
 from litellm.types.utils import ModelResponse
 
-from ..errors import BlockedError, InputError, OperatingPointError
+from ..errors import BlockedError, InputError
 from ..runtime.language import policy_option
+from ..runtime.manifest import point_option
 from ..policy import Decision, GuardPolicy, StreamJudge, StreamLease
 from .coalesce import batches
 from .formats import (
@@ -98,9 +99,7 @@ def load_guard(path: str | os.PathLike[str] | None = None,
         if val is not None and not 0.0 <= float(val) <= 1.0:
             raise InputError(f"{name} must be in [0, 1], got {val!r}")
     language = policy_option(unvalidated_language)  # InputError for anything but a policy or "default"
-    if operating_point is not None and not isinstance(operating_point, str):
-        raise OperatingPointError(f"operating_point must be a name such as 'strict' or 'balanced', "
-                                  f"got {operating_point!r}")
+    point = point_option(operating_point)  # OperatingPointError for anything but a name or None
     spec = _providers_spec(providers)
     cats = tuple(sorted((category_thresholds or {}).items()))
     key = (None if path is None else os.fspath(path), spec, input_threshold, output_threshold,
@@ -122,8 +121,7 @@ def load_guard(path: str | os.PathLike[str] | None = None,
             extra.update(language)
             if not decode_outputs:
                 extra["decode_outputs"] = False
-            if operating_point is not None:
-                extra["operating_point"] = operating_point
+            extra.update(point)
             guard = Guard.load(key[0], list(spec) if isinstance(spec, tuple) else spec,
                                input_threshold=input_threshold, output_threshold=output_threshold,
                                category_thresholds=dict(cats) or None,

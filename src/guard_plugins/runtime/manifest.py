@@ -122,6 +122,19 @@ def operating_points(manifest: dict[str, Any], where: Any = "manifest") -> dict[
     return out
 
 
+def point_option(value: Any) -> dict[str, str]:
+    """An integration's ``operating_point`` option as ``Guard.load`` keywords: ``{}`` for
+    ``None`` (the manifests' default), else ``{"operating_point": value}``; anything but a name
+    raises :class:`~guard_plugins.errors.OperatingPointError` (the manifests decide whether the
+    name exists, at load)."""
+    if value is None:
+        return {}
+    if not isinstance(value, str):
+        raise OperatingPointError(f"operating_point must be a name such as 'strict' or 'balanced', "
+                                  f"got {value!r}")
+    return {"operating_point": value}
+
+
 def resolve_threshold(manifest: dict[str, Any], folder: Any, threshold: float | None,
                       operating_point: str | None) -> tuple[float, str | None]:
     """The threshold a guard applies and the operating point it came from.
@@ -134,9 +147,7 @@ def resolve_threshold(manifest: dict[str, Any], folder: Any, threshold: float | 
     """
     from ._common import check_threshold
 
-    if operating_point is not None and not isinstance(operating_point, str):
-        raise OperatingPointError(f"operating_point must be a name such as 'strict' or 'balanced', "
-                                  f"got {operating_point!r}")
+    point_option(operating_point)  # a name or None
     points = operating_points(manifest, folder)
     if operating_point is not None and operating_point not in points:
         have = f"it has {sorted(points)}" if points else (

@@ -14,11 +14,12 @@ from shipped_models import guard, models  # noqa: F401 (fixtures)
 
 from guard_plugins.errors import DataError
 from guard_plugins.eval.data import EvalData, EvalRecord
-from guard_plugins.eval.evaluate import evaluate
+from guard_plugins.eval.evaluate import EvalResult, ItemResult, evaluate
 from guard_plugins.eval.headline import check_goals
 from guard_plugins.eval.languages import (
     benign_fpr_by_language,
     norm_lang,
+    ranking_by_language,
     recall_by_language,
     run_languages,
     twin_audit,
@@ -310,3 +311,28 @@ def test_real_files_sample(guard) -> None:  # type: ignore[no-untyped-def]
     assert lang["benign"]["pooled"]["n"] == 48
     assert set(lang["recall"]["sets"]) == {"multijail", "xsafety_multilingual"}
     assert "sp" not in lang["recall"]["languages"]
+
+
+def _scored(rows: list[tuple[int, float, str]]) -> EvalResult:
+    items = [ItemResult(line=i, label=y, score=sc, flagged=sc >= 0.5, category=None, latency_ms=0.0,
+                        extra={"language" if y else "lang": lang}) for i, (y, sc, lang) in enumerate(rows)]
+    return EvalResult(kind="input", data_path="x", items=items, bad_lines=[], threshold=0.5,
+                      models=None, chunking=None, group_by=[], seconds=0.0)
+
+
+def test_ranking_by_language_tells_a_language_shortcut_from_reading() -> None:
+    # German: harmful scores all above benign ones (AUROC 1); Italian: every row scores 0.99,
+    # as a guard that flags every Italian text would (AUROC 0.5, no recall at 1 % / 5 % FPR)
+    ben = _scored([(0, 0.01 * i, "de") for i in range(20)] + [(0, 0.99, "it")] * 20
+                  + [(0, 0.2, "fr")] * 5)
+    harm = _scored([(1, 0.5 + 0.01 * i, "de") for i in range(20)] + [(1, 0.99, "it")] * 20
+                   + [(1, 0.9, "fr")] * 30 + [(1, 0.9, "en")] * 30)
+    rk = ranking_by_language(ben, {"s": harm})
+    by = {e["lang"]: e for e in rk["languages"]}
+    assert set(by) == {"de", "it"}  # fr has 5 benign rows (< 20), en no benign rows
+    assert by["de"]["auroc"] == 1.0 and by["de"]["recall_at_1pct_fpr"] == 1.0
+    assert by["it"]["auroc"] == 0.5 and by["it"]["recall_at_5pct_fpr"] == 0.0
+    assert [e["lang"] for e in rk["languages"]] == ["it", "de"]  # lowest AUROC first
+    assert rk["macro"]["auroc"] == 0.75 and rk["macro"]["languages"] == 2
+    assert rk["pooled"]["n_benign"] == 40 and rk["pooled"]["n_harmful"] == 40
+    assert ranking_by_language(ben, {"s": harm}, min_rows=100)["macro"] is None

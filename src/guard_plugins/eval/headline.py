@@ -205,6 +205,28 @@ def _recall_lines(rec: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def _ranking_lines(rk: dict[str, Any]) -> list[str]:
+    lines = ["Harmful (`multijail`, `xsafety_multilingual` dev) against benign (multilingual dev) "
+             "prompts **of the same language**, threshold-free: ROC AUC, and recall at the "
+             "threshold that flags 1 % / 5 % of that language's benign prompts. A guard that "
+             "flags, or passes, every text of a language scores about 0.5 here whatever its "
+             f"recall and FPR. Languages with at least {rk['min_rows']} rows of each class.", "",
+             "| language | benign n | harmful n | AUROC | recall @ 1 % FPR | recall @ 5 % FPR |",
+             "|---|---|---|---|---|---|"]
+    for e in rk["languages"]:
+        lines.append(f"| {e['lang']} | {e['n_benign']} | {e['n_harmful']} | {_f(e['auroc'])} | "
+                     f"{_f(e['recall_at_1pct_fpr'])} | {_f(e['recall_at_5pct_fpr'])} |")
+    if rk.get("macro"):
+        m = rk["macro"]
+        lines.append(f"| **mean of {m['languages']} languages** | | | **{_f(m['auroc'])}** | "
+                     f"**{_f(m['recall_at_1pct_fpr'])}** | **{_f(m['recall_at_5pct_fpr'])}** |")
+    if rk.get("pooled"):
+        p = rk["pooled"]
+        lines.append(f"| pooled | {p['n_benign']} | {p['n_harmful']} | {_f(p['auroc'])} | "
+                     f"{_f(p['recall_at_1pct_fpr'])} | {_f(p['recall_at_5pct_fpr'])} |")
+    return lines + [""]
+
+
 def _twin_lines(tw: dict[str, Any]) -> list[str]:
     if tw["method"] == "numbers":
         how = ("**Approximate twins.** The dev split has no field linking parallel rows (rows "
@@ -242,7 +264,7 @@ def headline_lines(result: dict[str, Any], previous: dict[str, dict[str, Any]] |
     rows = result.get("rows", [])
     unseen = [r for r in rows if r.get("group") == "unseen"]
     lang = result.get("languages") or {}
-    if not unseen and not any(lang.get(k) for k in ("benign", "recall", "twins")):
+    if not unseen and not any(lang.get(k) for k in ("benign", "recall", "twins", "ranking")):
         return []
     lines = ["## Headline: sources and languages the models never saw", "",
              "Unseen sets (`unseen/`: labelled text from sources nothing in training comes from; "
@@ -267,6 +289,8 @@ def headline_lines(result: dict[str, Any], previous: dict[str, dict[str, Any]] |
         lines += ["### Benign prompts in 24 languages: FPR per language", ""] + _benign_lines(lang["benign"])
     if lang.get("recall"):
         lines += ["### Harmful prompts in other languages: recall per language", ""] + _recall_lines(lang["recall"])
+    if lang.get("ranking"):
+        lines += ["### Ranking within each language", ""] + _ranking_lines(lang["ranking"])
     if lang.get("twins"):
         lines += ["### Language-twin audit", ""] + _twin_lines(lang["twins"])
     cur = {r["set"]: r for r in rows if r["set"] in POOLED_REALWORLD}

@@ -1,6 +1,6 @@
 """The ``languages`` part of the suite: how the input guard treats text that is not English.
 
-Three measures, all on the input guard:
+Four measures, all on the input guard:
 
 * :func:`benign_fpr_by_language`: the benign multilingual dev split
   (``prompts_benign/multilingual/dev.jsonl``, every row label 0, field ``lang``): FPR per
@@ -40,8 +40,8 @@ from .evaluate import EvalResult, GuardLike, evaluate
 from .rows import sample_records
 
 __all__ = ["LANG_ALIASES", "TWIN_FIELDS", "PARALLEL_SOURCES", "RECALL_SETS", "norm_lang",
-           "benign_fpr_by_language", "recall_by_language", "twin_groups", "twin_audit",
-           "run_languages"]
+           "benign_fpr_by_language", "recall_by_language", "ranking_by_language", "twin_groups",
+           "twin_audit", "run_languages"]
 
 #: Language codes some sets write differently (xsafety: ``sp`` for Spanish).
 LANG_ALIASES = {"sp": "es"}
@@ -138,6 +138,47 @@ def recall_by_language(results: dict[str, EvalResult]) -> dict[str, Any]:
     return {"sets": {name: {"pooled": entry(res.items), "languages": split(res.items)}
                      for name, res in results.items()},
             "pooled": entry(every), "languages": split(every)}
+
+
+# --------------------------------------------------------------------------- ranking
+def ranking_by_language(benign: EvalResult, harmful: dict[str, EvalResult], *,
+                        min_rows: int = 20) -> dict[str, Any]:
+    """Harmful against benign prompts of the same language, threshold-free.
+
+    ``benign``: the scored benign multilingual set; ``harmful``: scored harmful sets
+    (``{set: EvalResult}``; only their label-1 rows count). Returns ``{"languages": [{lang,
+    n_benign, n_harmful, auroc, recall_at_1pct_fpr, recall_at_5pct_fpr}], "macro": {...},
+    "pooled": {...}, "min_rows": min_rows}``: languages with at least ``min_rows`` rows of
+    each class (sorted by AUROC, lowest first); ``macro`` is the mean of those languages'
+    measures (each language counts once); ``pooled`` is every row of those languages together.
+    Recall at x % FPR uses the threshold that flags at most x % of that language's benign rows.
+    """
+    ben: dict[str, list[float]] = defaultdict(list)
+    harm: dict[str, list[float]] = defaultdict(list)
+    for it in benign.items:
+        if it.label == 0:
+            ben[norm_lang(it.extra.get("lang", it.extra.get("language")))].append(it.score)
+    for res in harmful.values():
+        for it in res.items:
+            if it.label == 1:
+                harm[norm_lang(it.extra.get("language", it.extra.get("lang")))].append(it.score)
+
+    def measures(b: Sequence[float], h: Sequence[float]) -> dict[str, Any]:
+        y = [0] * len(b) + [1] * len(h)
+        s = list(b) + list(h)
+        return {"n_benign": len(b), "n_harmful": len(h), "auroc": M.roc_auc(y, s),
+                "recall_at_1pct_fpr": M.recall_at_fpr(y, s, 0.01),
+                "recall_at_5pct_fpr": M.recall_at_fpr(y, s, 0.05)}
+
+    langs = [{"lang": lang, **measures(ben[lang], harm[lang])} for lang in sorted(ben)
+             if lang != "?" and len(ben[lang]) >= min_rows and len(harm.get(lang, ())) >= min_rows]
+    langs.sort(key=lambda e: (e["auroc"], e["lang"]))
+    keys = ("auroc", "recall_at_1pct_fpr", "recall_at_5pct_fpr")
+    macro = ({k: sum(e[k] for e in langs) / len(langs) for k in keys} | {"languages": len(langs)}
+             if langs else None)
+    pooled = (measures([x for e in langs for x in ben[e["lang"]]],
+                       [x for e in langs for x in harm[e["lang"]]]) if langs else None)
+    return {"languages": langs, "macro": macro, "pooled": pooled, "min_rows": min_rows}
 
 
 # --------------------------------------------------------------------------- twins
@@ -240,7 +281,9 @@ def run_languages(guard: GuardLike, *, multilingual: Path | None, realworld: Pat
     fixed seed; the twin audit then sees only the sample).
     """
     notes: list[str] = []
-    out: dict[str, Any] = {"benign": None, "recall": None, "twins": None, "notes": notes}
+    out: dict[str, Any] = {"benign": None, "recall": None, "twins": None, "ranking": None,
+                           "notes": notes}
+    benign_res: EvalResult | None = None
     if multilingual is not None:
         d = read_eval_file(multilingual, "input")
         recs = sample_records(d.records, max_rows, seed)
@@ -249,6 +292,7 @@ def run_languages(guard: GuardLike, *, multilingual: Path | None, realworld: Pat
                          f"(seed {seed}); the twin audit sees only those")
         res = evaluate(guard, EvalData(path=str(multilingual), kind="input", records=recs,
                                        bad=d.bad), progress=progress, models=models)
+        benign_res = res
         ben = benign_fpr_by_language(res)
         ben["path"] = str(multilingual)
         ben["auprc"] = None  # one class: only FPR applies
@@ -269,4 +313,6 @@ def run_languages(guard: GuardLike, *, multilingual: Path | None, realworld: Pat
                                                      bad=d.bad), progress=progress, models=models)
         if results:
             out["recall"] = recall_by_language(results)
+            if benign_res is not None:
+                out["ranking"] = ranking_by_language(benign_res, results)
     return M.json_safe(out)

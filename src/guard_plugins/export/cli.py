@@ -1,7 +1,10 @@
 """``guard-export CHECKPOINT --out DIR``: export a trained guard checkpoint to ONNX.
 
 ``guard-export operating-points MODELS --data DATASET``: calibrate the named thresholds
-(``strict``, ``balanced``) of exported models (:mod:`.operating_points`)."""
+(``strict``, ``balanced``) of exported models (:mod:`.operating_points`).
+
+``guard-export languages MODELS --suite SUITE.json``: write the input manifest's validated
+languages from a results-suite run of the model (:mod:`.languages`)."""
 
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "tokenizer.json, manifest.json (sha256 of every file) and MODEL_CARD.md. "
                     "A parity check (torch vs ONNX, int8 vs fp32, cached vs full pass) runs on "
                     "every export and fails the export loudly. `guard-export operating-points "
-                    "--help`: calibrate named thresholds (strict, balanced) of exported models.")
+                    "--help`: calibrate named thresholds (strict, balanced) of exported models; "
+                    "`guard-export languages --help`: write the validated languages from a suite run.")
     p.add_argument("checkpoint", type=Path, help="checkpoint folder written by guard-train")
     p.add_argument("--out", type=Path, required=True, help="output folder (a previous export there is replaced; any other non-empty folder is refused)")
     p.add_argument("--quantize", choices=["int8", "none"], default="int8",
@@ -59,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         from .operating_points import main as points_main
 
         return points_main(argv[1:])
+    if argv and argv[0] == "languages":
+        from .languages import main as languages_main
+
+        return languages_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     opts = ExportOptions(quantize=args.quantize, opset=args.opset, optimize=args.optimize,

@@ -16,7 +16,7 @@ from ..runtime import InputGuard, OutputGuard
 from . import graphs, parity
 from .card import model_card
 from .manifest import build_manifest, tokenizer_info, write_manifest
-from .quantize import BLOCK_SIZE, optimize_graph, quantize_int8, quantize_int8_blockwise
+from .quantize import BLOCK_SIZE, INPUT_BLOCK_SIZE, optimize_graph, quantize_int8, quantize_int8_blockwise
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +145,10 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, options: ExportOptions 
                     shutil.rmtree(int8_dir)
                 int8_dir.mkdir()
                 if mode == "blockwise":
-                    quantize_int8_blockwise(fp32_dir / "model.onnx", int8_dir / "model.onnx")
+                    block = INPUT_BLOCK_SIZE if kind == "input" else BLOCK_SIZE
+                    quantize_int8_blockwise(fp32_dir / "model.onnx", int8_dir / "model.onnx", block)
                     onnx_info["quantization"] = "int8-blockwise-weight-only"
-                    onnx_info["block_size"] = BLOCK_SIZE
+                    onnx_info["block_size"] = block
                 else:
                     per_channel = mode == "per-channel"
                     quantize_int8(fp32_dir / "model.onnx", int8_dir / "model.onnx", per_channel)

@@ -36,7 +36,7 @@ from typing import Any
 from .. import metrics as M
 from ..errors import DataError
 from .data import EvalData, EvalRecord, read_eval_file
-from .evaluate import EvalResult, GuardLike, evaluate
+from .evaluate import EvalResult, GuardLike, ItemResult, evaluate
 from .rows import sample_records
 
 __all__ = ["LANG_ALIASES", "TWIN_FIELDS", "PARALLEL_SOURCES", "RECALL_SETS", "norm_lang",
@@ -65,7 +65,8 @@ def norm_lang(code: Any) -> str:
     return LANG_ALIASES.get(c, c)
 
 
-def _lang(rec: EvalRecord) -> str:
+def _lang(rec: EvalRecord | ItemResult) -> str:
+    """The language of a record or a scored item (field ``lang``, else ``language``)."""
     return norm_lang(rec.extra.get("lang", rec.extra.get("language")))
 
 
@@ -87,7 +88,7 @@ def benign_fpr_by_language(result: EvalResult) -> dict[str, Any]:
         raise DataError(f"{result.data_path}: the benign multilingual set has rows with label 1")
     by: dict[str, list[Any]] = defaultdict(list)
     for it in result.items:
-        by[norm_lang(it.extra.get("lang", it.extra.get("language")))].append(it)
+        by[_lang(it)].append(it)
 
     def entry(items: Sequence[Any]) -> dict[str, Any]:
         flagged = [it for it in items if it.flagged]
@@ -157,11 +158,11 @@ def ranking_by_language(benign: EvalResult, harmful: dict[str, EvalResult], *,
     harm: dict[str, list[float]] = defaultdict(list)
     for it in benign.items:
         if it.label == 0:
-            ben[norm_lang(it.extra.get("lang", it.extra.get("language")))].append(it.score)
+            ben[_lang(it)].append(it.score)
     for res in harmful.values():
         for it in res.items:
             if it.label == 1:
-                harm[norm_lang(it.extra.get("language", it.extra.get("lang")))].append(it.score)
+                harm[_lang(it)].append(it.score)
 
     def measures(b: Sequence[float], h: Sequence[float]) -> dict[str, Any]:
         y = [0] * len(b) + [1] * len(h)

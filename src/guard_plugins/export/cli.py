@@ -19,6 +19,9 @@ from tqdm import tqdm
 from ..errors import GuardError
 from .pipeline import DEFAULT_OPSET, ExportOptions, export_checkpoint
 
+#: ``guard-export NAME ...``: the module whose ``main`` takes the rest of the command line.
+SUBCOMMANDS = {"operating-points": ".operating_points", "languages": ".languages"}
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -59,14 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "operating-points":
-        from .operating_points import main as points_main
+    if argv and argv[0] in SUBCOMMANDS:
+        import importlib
 
-        return points_main(argv[1:])
-    if argv and argv[0] == "languages":
-        from .languages import main as languages_main
-
-        return languages_main(argv[1:])
+        return importlib.import_module(SUBCOMMANDS[argv[0]], __package__).main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     opts = ExportOptions(quantize=args.quantize, opset=args.opset, optimize=args.optimize,

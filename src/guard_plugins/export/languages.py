@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GuardError
+from .manifest import model_sha256, rewrite_manifest
 
 ENGLISH_ROW = "realworld inputs pooled (English)"
 LANGUAGE_ID = ("py3langid (ISO 639-1 codes); the runtime identifies sentences/lines of >= 16 bytes "
@@ -95,18 +96,16 @@ def languages_block(suite: Mapping[str, Any], *, max_fpr: float = 0.05, min_reca
 def write_block(folder: Path, suite: Mapping[str, Any], block: dict[str, Any]) -> None:
     """Write ``block`` into ``folder/manifest.json`` (an input model) after checking that the
     suite scored these weights at the manifest's threshold."""
-    from ..runtime.manifest import MANIFEST_FILE, load_manifest
+    from ..runtime.manifest import load_manifest
 
     manifest = load_manifest(folder, kind="input")
     thr = suite.get("input_threshold")
     if thr is None or abs(float(thr) - float(manifest["threshold"])) > 1e-9:
         raise GuardError(f"{folder}: the suite ran at input threshold {thr}, the manifest's is "
                          f"{manifest['threshold']}: run the suite on this model as it is now")
-    onnx = (manifest.get("onnx") or {}).get("file", "model.onnx")
-    block = {**block, "model_sha256": manifest["files"][onnx]["sha256"], "threshold": manifest["threshold"]}
-    manifest["languages"] = block
-    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    load_manifest(folder, kind="input")  # what was written loads
+    manifest["languages"] = {**block, "model_sha256": model_sha256(manifest),
+                             "threshold": manifest["threshold"]}
+    rewrite_manifest(folder, "input", manifest)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +72,19 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str) + "\n",
                                         encoding="utf-8")
     return manifest
+
+
+def model_sha256(manifest: Mapping[str, Any]) -> str:
+    """sha256 of a manifest's ONNX graph file (as recorded in ``files``)."""
+    return str(((manifest.get("files") or {}).get((manifest.get("onnx") or {}).get("file", "model.onnx"))
+                or {}).get("sha256"))
+
+
+def rewrite_manifest(folder: Path, kind: str, manifest: Mapping[str, Any]) -> None:
+    """Write an edited ``manifest.json`` of an exported folder (its files unchanged, so their
+    hashes stay) and load it back, so what was written is known to load."""
+    from ..runtime.manifest import load_manifest
+
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    load_manifest(folder, kind=kind)
+

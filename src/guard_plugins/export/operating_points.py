@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, GuardError
+from .manifest import model_sha256, rewrite_manifest
 
 __all__ = ["POINTS", "EXCLUDED", "input_stratum", "output_stratum", "strict_threshold",
            "balanced_threshold", "trained_threshold", "source_weights", "describe_point",
@@ -366,7 +367,7 @@ def calibrate_folder(models: Path, data: Path, kind: str, *, target_fpr: float =
         p["threshold"] = p["calibration"].pop("threshold")
     if default not in points:
         raise GuardError(f"--default must be one of {list(points)}, got {default!r}")
-    report = {"kind": kind, "models": str(folder), "model_sha256": _model_sha(manifest),
+    report = {"kind": kind, "models": str(folder), "model_sha256": model_sha256(manifest),
               "seconds": round(time.perf_counter() - t0, 1),
               "previous_threshold": manifest["threshold"], "default_operating_point": default,
               "operating_points": points}
@@ -375,28 +376,22 @@ def calibrate_folder(models: Path, data: Path, kind: str, *, target_fpr: float =
     return report
 
 
-def _model_sha(manifest: Mapping[str, Any]) -> str:
-    return str(((manifest.get("files") or {}).get((manifest.get("onnx") or {}).get("file", "model.onnx"))
-                or {}).get("sha256"))
-
-
 def write_points(folder: Path, report: Mapping[str, Any]) -> None:
     """Write one kind's report (``operating_points``, ``default_operating_point``) into
     ``folder/manifest.json``; refuses a report measured on other weights."""
-    from ..runtime.manifest import MANIFEST_FILE, load_manifest
+    from ..runtime.manifest import load_manifest
 
     manifest = load_manifest(folder, kind=report["kind"])
-    if report.get("model_sha256") != _model_sha(manifest):
+    if report.get("model_sha256") != model_sha256(manifest):
         raise GuardError(f"{folder}: the report was measured on another model.onnx "
                          f"(sha256 {str(report.get('model_sha256'))[:12]}, this one "
-                         f"{_model_sha(manifest)[:12]}): calibrate this model instead")
+                         f"{model_sha256(manifest)[:12]}): calibrate this model instead")
     points = report["operating_points"]
     default = report["default_operating_point"]
     manifest["operating_points"] = points
     manifest["default_operating_point"] = default
     manifest["threshold"] = points[default]["threshold"]
-    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    load_manifest(folder, kind=report["kind"])  # what was written loads
+    rewrite_manifest(folder, report["kind"], manifest)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 BLOCK_SIZE = 128  # block-wise int8: weights per scale along K (see quantize_int8_blockwise)
 # The input model's block-wise fallback: its graph is not on the per-token streaming path, and
 # 32-wide blocks keep a warm-started candidate within the parity gate where 128 did not
-# (agreement 0.995 -> 0.999, F1 drop 0.62 -> 0.19 points on 1,000 dev prompts; 24.3 MB).
+# (agreement 0.995 -> 0.999, F1 drop 0.62 -> 0.19 points on 1,000 dev prompts; 24.3 MB;
+# tools/probes/int8_variants.py).
 INPUT_BLOCK_SIZE = 32
 
 
